@@ -1,0 +1,50 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both set themselves up.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# The CPU build of torch that lies on this disk; GPU users set TORCH_SPEC= (empty) to keep their own.
+TORCH_SPEC ?= torch==2.13.0
+STAMP := $(VENV)/.installed
+export HF_HUB_OFFLINE ?= 1
+export TRANSFORMERS_OFFLINE ?= 1
+export TOKENIZERS_PARALLELISM ?= false
+
+.PHONY: setup demo test test-real bench finetune clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install -q "$(TORCH_SPEC)"; fi
+	$(PIP) install -q -e ".[test,export,bench]"
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/rerank-fix demo --out runs/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-real: $(STAMP)
+	$(PY) -m pytest -q -m real
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# GPU box: the bge-reranker-v2-m3 config; no GPU: the embedded CPU config, said out loud.
+CONFIG ?=
+finetune: $(STAMP)
+	@cfg="$(CONFIG)"; \
+	if [ -z "$$cfg" ]; then \
+	  if $(PY) -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then \
+	    cfg=configs/finetune/bge-reranker-v2-m3.yaml; echo "GPU found: using $$cfg"; \
+	  else \
+	    cfg=configs/finetune/cpu-minilm.yaml; echo "No GPU found: using the CPU config $$cfg (set CONFIG= to choose)"; \
+	  fi; \
+	fi; \
+	$(VENV)/bin/rerank-fix finetune $$cfg
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,206 @@
+"""Stratifiers: each assigns every query to exactly one stratum along one dimension.
+
+An average over all queries can hide a regression on the queries that matter; strata make it visible.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections import Counter
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterable, Mapping, Sequence
+
+from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.errors import ConfigError, DataError
+
+_QUERY_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['_-][A-Za-z0-9]+)*")
+_ALPHA_WORD = re.compile(r"^[a-z]+$")
+
+
+def query_tokens(text: str) -> list[str]:
+    return [t.lower() for t in _QUERY_TOKEN.findall(text)]
+
+
+class Stratifier(ABC):
+    """Maps queries to stratum labels along one ``dimension`` (``length``, ``typo``, ``segment`` ...)."""
+
+    dimension: str
+
+    @abstractmethod
+    def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
+        """``query_id -> stratum label`` for every query."""
+
+
+class QueryLengthStratifier(Stratifier):
+    """Buckets by number of word tokens.
+
+    Args:
+        upper_bounds: Inclusive upper bounds of all but the last bucket; the default ``(4, 9)`` gives
+            ``≤4``, ``5–9`` and ``≥10`` tokens.
+
+    Example:
+        >>> QueryLengthStratifier().assign({"q": Query("q", "reset my password")})
+        {'q': 'len ≤4'}
+    """
+
+    dimension = "length"
+
+    def __init__(self, upper_bounds: Sequence[int] = (4, 9)) -> None:
+        bounds = list(upper_bounds)
+        if not bounds or any(b < 1 for b in bounds) or bounds != sorted(set(bounds)):
+            raise ConfigError(f"length buckets must be increasing positive integers, got {list(upper_bounds)}")
+        self.upper_bounds = bounds
+
+    def label(self, n_tokens: int) -> str:
+        lower = 1
+        for bound in self.upper_bounds:
+            if n_tokens <= bound:
+                return f"len ≤{bound}" if lower == 1 else f"len {lower}–{bound}"
+            lower = bound + 1
+        return f"len ≥{lower}"
+
+    def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
+        return {qid: self.label(len(query_tokens(q.text))) for qid, q in queries.items()}
+
+
+class TypoStratifier(Stratifier):
+    """Typo-heavy vs clean, judged against the corpus vocabulary.
+
+    A query term is a *likely typo* when it is an alphabetic word, absent from the corpus vocabulary,
+    yet within Damerau–Levenshtein distance ``max_edits`` of a reasonably frequent corpus term. A query is
+    typo-heavy when at least ``min_share`` of its terms are likely typos (and at least one is).
+
+    Args:
+        vocabulary: Corpus term frequencies.
+        min_share: Share of likely-typo terms that makes a query typo-heavy.
+        max_edits: Edit distance (1 or 2) to a corpus term.
+        min_term_frequency: Corpus terms rarer than this are not trusted as the intended spelling.
+        min_word_length: Shorter words are never called typos (too many near neighbours).
+
+    Example:
+        >>> from rerank_fix.data import load_eval_set
+        >>> ds = load_eval_set("demo")
+        >>> typo = TypoStratifier.from_corpus(ds.corpus)
+        >>> typo.is_typo("pasword", ) in (True, False)
+        True
+    """
+
+    dimension = "typo"
+
+    def __init__(self, vocabulary: Mapping[str, int], min_share: float = 0.2, max_edits: int = 2,
+                 min_term_frequency: int = 3, min_word_length: int = 4) -> None:
+        if not 0 < min_share <= 1:
+            raise ConfigError(f"typo min_share must be in (0, 1], got {min_share}")
+        if max_edits not in (1, 2):
+            raise ConfigError(f"typo max_edits must be 1 or 2, got {max_edits}")
+        self.vocabulary = vocabulary
+        self.min_share, self.max_edits = min_share, max_edits
+        self.min_term_frequency, self.min_word_length = min_term_frequency, min_word_length
+        self._lookup = None
+
+    @classmethod
+    def from_corpus(cls, corpus: Mapping[str, Document], **options) -> "TypoStratifier":
+        counts: Counter[str] = Counter()
+        for doc in corpus.values():
+            counts.update(query_tokens(doc.full_text))
+        return cls(counts, **options)
+
+    def _symspell(self):
+        if self._lookup is None:
+            from symspellpy import SymSpell
+
+            sym = SymSpell(max_dictionary_edit_distance=self.max_edits, prefix_length=7)
+            for term, count in self.vocabulary.items():
+                if count >= self.min_term_frequency and _ALPHA_WORD.match(term):
+                    sym.create_dictionary_entry(term, count)
+            self._lookup = sym
+        return self._lookup
+
+    def is_typo(self, term: str) -> bool:
+        term = term.lower()
+        if term in self.vocabulary or len(term) < self.min_word_length or not _ALPHA_WORD.match(term):
+            return False
+        from symspellpy import Verbosity
+
+        suggestions = self._symspell().lookup(term, Verbosity.TOP, max_edit_distance=self.max_edits)
+        return bool(suggestions) and suggestions[0].distance >= 1
+
+    def typo_share(self, text: str) -> float:
+        tokens = query_tokens(text)
+        if not tokens:
+            return 0.0
+        return sum(self.is_typo(t) for t in tokens) / len(tokens)
+
+    def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
+        out = {}
+        for qid, q in queries.items():
+            share = self.typo_share(q.text)
+            out[qid] = "typo-heavy" if share > 0 and share >= self.min_share else "clean"
+        return out
+
+
+class MetadataStratifier(Stratifier):
+    """Strata from a query metadata field (``segment``, ``class`` ...); queries without it get ``(none)``."""
+
+    def __init__(self, field: str, dimension: str | None = None) -> None:
+        self.field = field
+        self.dimension = dimension or field
+
+    def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
+        return {qid: str(q.metadata.get(self.field, "(none)")) for qid, q in queries.items()}
+
+
+class LabelsFileStratifier(Stratifier):
+    """User-supplied labels: a TSV/CSV of ``query_id<TAB>label`` (header optional).
+
+    Args:
+        path: The labels file.
+        dimension: Name of the dimension in reports (default: the file stem).
+    """
+
+    def __init__(self, path: str | Path, dimension: str | None = None) -> None:
+        self.path = Path(path)
+        self.dimension = dimension or self.path.stem
+        self.labels = self._read()
+
+    def _read(self) -> dict[str, str]:
+        from rerank_fix.data.jsonl import read_tsv
+
+        delimiter = "," if self.path.suffix.lower() == ".csv" else "\t"
+        labels: dict[str, str] = {}
+        for line_no, fields in read_tsv(self.path, delimiter=delimiter):
+            if line_no == 1 and fields[0].lower() in {"query_id", "query-id", "qid", "_id"}:
+                continue
+            if len(fields) < 2 or not fields[1]:
+                raise DataError(f"{self.path}:{line_no}: expected 'query_id{'<TAB>' if delimiter == chr(9) else ','}label'")
+            if fields[0] in labels and labels[fields[0]] != fields[1]:
+                raise DataError(f"{self.path}:{line_no}: query {fields[0]!r} has two labels "
+                                f"({labels[fields[0]]!r} and {fields[1]!r}); a query belongs to one stratum")
+            labels[fields[0]] = fields[1]
+        return labels
+
+    def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
+        return {qid: self.labels.get(qid, "(unlabelled)") for qid in queries}
+
+
+def metadata_fields(queries: Iterable[Query], max_distinct: int = 12) -> list[str]:
+    """Metadata fields that look categorical: present on queries, few distinct string values."""
+    values: dict[str, set] = {}
+    for q in queries:
+        for key, value in q.metadata.items():
+            if isinstance(value, (str, bool)):
+                values.setdefault(key, set()).add(value)
+    return [k for k, v in values.items() if 1 < len(v) <= max_distinct and k not in {"clean_text", "text"}]
+
+
+def default_stratifiers(eval_set: EvalSet, fields: Sequence[str] | None = None,
+                        labels_file: str | Path | None = None) -> list[Stratifier]:
+    """Length, typo-vs-clean, categorical metadata fields (or ``fields``) and an optional labels file."""
+    stratifiers: list[Stratifier] = [QueryLengthStratifier(), TypoStratifier.from_corpus(eval_set.corpus)]
+    chosen = metadata_fields(eval_set.queries.values()) if fields is None else list(fields)
+    # A labelled "typo" field must not clash with the detector's own dimension of that name.
+    stratifiers.extend(MetadataStratifier(f, "typo (labelled)" if f == "typo" else None) for f in chosen)
+    if labels_file:
+        stratifiers.append(LabelsFileStratifier(labels_file))
+    return stratifiers

@@ -1,0 +1,120 @@
+"""Dense retrieval: any sentence-transformers bi-encoder, exact cosine top-k in numpy."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+import numpy as np
+
+from rerank_fix.data.types import Document
+from rerank_fix.retrieve.base import Retriever
+from rerank_fix.retrieve.cache import EmbeddingCache, default_cache_dir
+from rerank_fix.retrieve.run import Run
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger("rerank_fix.retrieve")
+
+
+def top_k_cosine(query_vectors: np.ndarray, doc_vectors: np.ndarray, k: int,
+                 block: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Exact top-k by dot product of L2-normalised vectors, a block of queries at a time.
+
+    Blocking keeps memory at ``block x n_docs`` floats instead of a full queries x corpus matrix.
+    """
+    k = min(k, doc_vectors.shape[0])
+    all_idx = np.empty((len(query_vectors), k), dtype=np.int64)
+    all_scores = np.empty((len(query_vectors), k), dtype=np.float32)
+    for start in range(0, len(query_vectors), block):
+        sims = query_vectors[start:start + block] @ doc_vectors.T
+        part = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else np.tile(np.arange(k), (len(sims), 1))
+        part_scores = np.take_along_axis(sims, part, axis=1)
+        order = np.argsort(-part_scores, axis=1, kind="stable")
+        all_idx[start:start + block] = np.take_along_axis(part, order, axis=1)
+        all_scores[start:start + block] = np.take_along_axis(part_scores, order, axis=1)
+    return all_idx, all_scores
+
+
+class DenseRetriever(Retriever):
+    """Bi-encoder retrieval with an on-disk embedding cache.
+
+    Args:
+        model: Hub id, local path, or ``None`` for the bundled all-MiniLM-L6-v2.
+        batch_size: Encoding batch size.
+        cache_dir: Embedding cache folder (default ``~/.cache/rerank_fix/embeddings`` or ``$RERANK_FIX_CACHE``);
+            ``False`` disables caching.
+        query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
+        show_progress: Progress bars while encoding.
+
+    Example:
+        >>> from rerank_fix.data import load_eval_set
+        >>> ds = load_eval_set("demo")
+        >>> dense = DenseRetriever()
+        >>> dense.index(ds.corpus)
+        >>> run = dense.search(ds.query_texts, k=100)
+
+    References:
+        Reimers & Gurevych (2019), Sentence-BERT.
+    """
+
+    def __init__(self, model: "str | SentenceTransformer | None" = None, batch_size: int = 64,
+                 cache_dir: str | Path | bool | None = None, query_prefix: str = "", doc_prefix: str = "",
+                 show_progress: bool = True, device: str | None = None) -> None:
+        # Either a spec to load lazily, or an already-loaded model (its repr then keys the cache).
+        self._model_given = model is not None and not isinstance(model, str)
+        self._model_spec = None if self._model_given else model
+        self._model = model if self._model_given else None
+        self.batch_size = batch_size
+        self.cache_dir = None if cache_dir is False else Path(cache_dir) if cache_dir else default_cache_dir()
+        self.query_prefix, self.doc_prefix = query_prefix, doc_prefix
+        self.show_progress = show_progress
+        self.device = device
+        self.name = "dense"
+        self.encoded_count = 0  # texts actually sent through the model; the cache makes this 0 on re-runs
+        self._doc_ids: list[str] = []
+        self._doc_vectors: np.ndarray | None = None
+        self._cache: EmbeddingCache | None = None
+
+    @property
+    def model(self) -> "SentenceTransformer":
+        if self._model is None:
+            from rerank_fix.models import load_bi_encoder
+
+            self._model = load_bi_encoder(self._model_spec, device=self.device)
+        return self._model
+
+    def _model_key(self) -> str:
+        from rerank_fix.models import resolve_model
+
+        ident = repr(self._model) if self._model_given else resolve_model(self._model_spec)
+        return f"{ident}|max_seq={self.model.max_seq_length}|normalized"
+
+    def _encode(self, texts: list[str], desc: str) -> np.ndarray:
+        self.encoded_count += len(texts)
+        return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
+                                 convert_to_numpy=True, show_progress_bar=self.show_progress and len(texts) > self.batch_size)
+
+    def encode(self, texts: Sequence[str], desc: str = "encode") -> np.ndarray:
+        if self.cache_dir is None:
+            return self._encode(list(texts), desc)
+        if self._cache is None:
+            self._cache = EmbeddingCache(self.cache_dir, self._model_key())
+        vectors, _ = self._cache.get_or_encode(list(texts), lambda missing: self._encode(missing, desc))
+        return vectors
+
+    def index(self, corpus: Mapping[str, Document]) -> None:
+        self._doc_ids = list(corpus)
+        self._doc_vectors = self.encode([self.doc_prefix + d.full_text for d in corpus.values()], "documents")
+
+    def search(self, queries: Mapping[str, str], k: int = 100) -> Run:
+        if self._doc_vectors is None:
+            raise RuntimeError("call index() before search()")
+        query_ids = list(queries)
+        if not query_ids:
+            return Run(self.name, {})
+        query_vectors = self.encode([self.query_prefix + queries[q] for q in query_ids], "queries")
+        idx, scores = top_k_cosine(query_vectors, self._doc_vectors, k)
+        return Run(self.name, {qid: [(self._doc_ids[d], float(s)) for d, s in zip(idx[i], scores[i])]
+                               for i, qid in enumerate(query_ids)})

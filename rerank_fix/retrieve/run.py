@@ -1,0 +1,97 @@
+"""The run: ranked (document, score) lists per query, saved and loaded as standard TREC run files."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from rerank_fix.errors import DataError
+
+Ranking = list[tuple[str, float]]
+
+
+def sort_ranking(items: Iterable[tuple[str, float]]) -> Ranking:
+    # trec_eval (and so pytrec_eval) breaks score ties by descending document id; doing the same
+    # makes our metrics agree with it exactly, ties included.
+    return sorted(((str(d), float(s)) for d, s in items), key=lambda pair: (pair[1], pair[0]), reverse=True)
+
+
+@dataclass
+class Run:
+    """Ranked results of one system, ``query_id -> [(doc_id, score), ...]`` best first.
+
+    Args:
+        name: System name, written as the TREC run tag.
+        results: Per-query rankings; they are sorted on construction, so any order may be passed.
+
+    Example:
+        >>> run = Run.from_scores("bm25", {"q1": {"d1": 2.0, "d2": 3.5}})
+        >>> run.ranked_ids("q1")
+        ['d2', 'd1']
+    """
+
+    name: str
+    results: dict[str, Ranking] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.results = {str(qid): sort_ranking(items) for qid, items in self.results.items()}
+
+    @classmethod
+    def from_scores(cls, name: str, scores: Mapping[str, Mapping[str, float]]) -> "Run":
+        return cls(name, {qid: list(docs.items()) for qid, docs in scores.items()})
+
+    def to_scores(self) -> dict[str, dict[str, float]]:
+        return {qid: dict(items) for qid, items in self.results.items()}
+
+    @property
+    def query_ids(self) -> list[str]:
+        return list(self.results)
+
+    def ranked_ids(self, query_id: str, k: int | None = None) -> list[str]:
+        items = self.results.get(query_id, [])
+        return [doc_id for doc_id, _ in (items if k is None else items[:k])]
+
+    def top(self, k: int, name: str | None = None) -> "Run":
+        return Run(name or self.name, {qid: items[:k] for qid, items in self.results.items()})
+
+    def renamed(self, name: str) -> "Run":
+        return Run(name, {qid: list(items) for qid, items in self.results.items()})
+
+    def to_trec(self, path: str | Path) -> Path:
+        """Write ``qid Q0 docid rank score tag`` lines, atomically."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tag = self.name.replace(" ", "_") or "run"
+        with tmp.open("w", encoding="utf-8") as handle:
+            for qid, items in self.results.items():
+                for rank, (doc_id, score) in enumerate(items, start=1):
+                    handle.write(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n")
+        tmp.replace(path)
+        return path
+
+    @classmethod
+    def from_trec(cls, path: str | Path, name: str | None = None) -> "Run":
+        path = Path(path)
+        if not path.is_file():
+            raise DataError(f"{path}: run file not found")
+        results: dict[str, Ranking] = {}
+        tag = None
+        with path.open("r", encoding="utf-8") as handle:
+            for line_no, line in enumerate(handle, start=1):
+                fields = line.split()
+                if not fields:
+                    continue
+                if len(fields) != 6:
+                    raise DataError(f"{path}:{line_no}: a TREC run line has 6 fields "
+                                    f"(qid Q0 docid rank score tag), got {len(fields)}")
+                qid, _, doc_id, _, score, tag = fields
+                try:
+                    value = float(score)
+                except ValueError:
+                    raise DataError(f"{path}:{line_no}: score {score!r} is not a number") from None
+                results.setdefault(qid, []).append((doc_id, value))
+        return cls(name or tag or path.stem, results)
+
+    def __len__(self) -> int:
+        return len(self.results)

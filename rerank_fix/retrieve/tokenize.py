@@ -1,0 +1,66 @@
+"""A tokenizer for BM25 that also understands code identifiers.
+
+``getUserName`` and ``get_user_name`` both yield ``get user name`` (plus the whole identifier), so that
+keyword queries over source code (CoSQA) match the function names they describe.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z0-9]+(?:[_'][A-Za-z0-9]+)*")
+_CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
+
+# A compact English stopword list (the common core of Lucene's and NLTK's lists).
+STOPWORDS = frozenset(
+    "a an and are as at be but by for if in into is it no not of on or such that the their then there these "
+    "they this to was will with what which who whom how when where why do does did i you he she we me my your "
+    "our its from have has had been being were am can could should would so than too very s t just".split()
+)
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    try:
+        import Stemmer  # PyStemmer: the Snowball stemmer that bm25s recommends
+
+        return Stemmer.Stemmer("english").stemWord
+    except ImportError:  # stemming is an optional improvement, not a requirement
+        return None
+
+
+def split_identifier(token: str) -> list[str]:
+    parts: list[str] = []
+    for piece in token.split("_"):
+        parts.extend(_CAMEL.findall(piece))
+    return [p for p in parts if p]
+
+
+def tokenize(text: str, *, stem: bool = True, stopwords: frozenset[str] | None = STOPWORDS,
+             split_identifiers: bool = True) -> list[str]:
+    """Lower-cased word tokens; compound identifiers also contribute their parts.
+
+    Args:
+        text: Any text, prose or code.
+        stem: Apply the English Snowball stemmer when PyStemmer is installed.
+        stopwords: Words to drop; ``None`` keeps everything.
+        split_identifiers: Split camelCase / snake_case into parts (the whole identifier is kept too).
+
+    Example:
+        >>> tokenize("def getUserName(user_id):", stem=False)
+        ['def', 'getusername', 'get', 'user', 'name', 'user_id', 'user', 'id']
+    """
+    stem_word = _stemmer() if stem else None
+    tokens: list[str] = []
+    for match in _WORD.finditer(text):
+        raw = match.group(0).replace("'", "")
+        words = [raw.lower()]
+        if split_identifiers:
+            parts = split_identifier(raw)
+            if len(parts) > 1:
+                words.extend(p.lower() for p in parts)
+        for word in words:
+            if stopwords is not None and word in stopwords:
+                continue
+            tokens.append(stem_word(word) if stem_word else word)
+    return tokens

@@ -1,0 +1,80 @@
+"""A tiny on-disk cache of model answers, keyed by model + prompt + generation settings."""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from rerank_fix.rewrite.types import Message
+
+logger = logging.getLogger("rerank_fix.rewrite")
+
+
+def cache_key(model: str, messages: Sequence[Message], params: Mapping[str, Any] | None = None) -> str:
+    """A stable sha256 over the model name, the messages and the settings that change the answer."""
+    payload = {
+        "model": model,
+        "messages": [{"role": str(m.get("role", "")), "content": str(m.get("content", ""))} for m in messages],
+        "params": dict(params or {}),
+    }
+    blob = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+class DiskCache:
+    """One small JSON file per answer under ``root/<2 hex>/<key>.json``.
+
+    Files are written atomically (temp file + rename), so concurrent writers and interrupted runs never
+    leave a half-written entry; an unreadable entry is treated as a miss.
+
+    Args:
+        root: Folder for the cache; created on first write.
+
+    Example:
+        >>> import tempfile
+        >>> cache = DiskCache(tempfile.mkdtemp())
+        >>> key = cache_key("m", [{"role": "user", "content": "hi"}])
+        >>> cache.put(key, "hello"); cache.get(key)
+        'hello'
+    """
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.json"
+
+    def get(self, key: str) -> str | None:
+        path = self._path(key)
+        try:
+            with path.open("r", encoding="utf-8") as handle:
+                value = json.load(handle).get("content")
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, AttributeError):
+            logger.warning("ignoring unreadable cache entry %s", path)
+            return None
+        return value if isinstance(value, str) else None
+
+    def put(self, key: str, content: str) -> None:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump({"content": content}, handle, ensure_ascii=False)
+            os.replace(tmp, path)
+        except OSError as exc:
+            # A read-only or full disk must not turn a good answer into a failure.
+            logger.warning("could not write rewrite cache entry under %s: %s", self.root, exc)
+
+    def count(self) -> int:
+        """Number of stored answers."""
+        return sum(1 for _ in self.root.glob("*/*.json")) if self.root.is_dir() else 0
+
+    def __repr__(self) -> str:
+        return f"DiskCache({str(self.root)!r})"

@@ -1,0 +1,133 @@
+"""Gates: which queries get rewritten. A gate is any ``should_rewrite(query) -> bool`` callable.
+
+Gates receive the :class:`~rerank_fix.data.types.Query` (so they can read ids and metadata, like the
+evaluator's stratifiers do); the built-in ones also accept a plain string.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Collection
+
+from rerank_fix.errors import ConfigError
+from rerank_fix.rewrite.vocab import Vocabulary
+
+Gate = Callable[[Any], bool]
+
+
+def _text(query: Any) -> str:
+    return query if isinstance(query, str) else str(getattr(query, "text", query))
+
+
+class MaxTokensGate:
+    """Rewrite short queries only: at most ``max_tokens`` whitespace-separated tokens.
+
+    Args:
+        max_tokens: Longest query (in tokens) that passes.
+
+    Example:
+        >>> gate = MaxTokensGate(3)
+        >>> gate("do golddish grow"), gate("why did the us enter ww1")
+        (True, False)
+    """
+
+    def __init__(self, max_tokens: int) -> None:
+        if max_tokens < 1:
+            raise ConfigError(f"gate.max_tokens must be at least 1, got {max_tokens}")
+        self.max_tokens = max_tokens
+
+    def __call__(self, query: Any) -> bool:
+        return len(_text(query).split()) <= self.max_tokens
+
+    def __repr__(self) -> str:
+        return f"MaxTokensGate({self.max_tokens})"
+
+
+class OOVTypoGate:
+    """Rewrite typo-looking queries only: at least ``min_oov`` words the corpus has (almost) never seen.
+
+    Numbers, ids and code tokens never count as typos (see :func:`~rerank_fix.rewrite.vocab.word_spans`).
+
+    Args:
+        vocabulary: Corpus vocabulary.
+        min_oov: How many out-of-vocabulary words make a query typo-heavy.
+        max_count: Words seen this often or less count as out of vocabulary.
+        min_word_len: Shorter words are ignored (acronyms, particles).
+
+    Example:
+        >>> vocab = Vocabulary.from_texts(["goldfish grow in ponds"])
+        >>> gate = OOVTypoGate(vocab)
+        >>> gate("do golddish grow v2"), gate("goldfish grow")
+        (True, False)
+    """
+
+    def __init__(self, vocabulary: Vocabulary, min_oov: int = 1, max_count: int = 0, min_word_len: int = 3) -> None:
+        if min_oov < 1:
+            raise ConfigError(f"gate.min_oov must be at least 1, got {min_oov}")
+        self.vocabulary = vocabulary
+        self.min_oov = min_oov
+        self.max_count = max_count
+        self.min_word_len = min_word_len
+
+    def __call__(self, query: Any) -> bool:
+        oov = self.vocabulary.oov_words(_text(query), self.min_word_len, self.max_count)
+        return len(oov) >= self.min_oov
+
+    def __repr__(self) -> str:
+        return f"OOVTypoGate(min_oov={self.min_oov}, max_count={self.max_count})"
+
+
+class SelectedIdsGate:
+    """Rewrite only the given query ids (e.g. a stratum chosen by the evaluator).
+
+    Example:
+        >>> from rerank_fix.data.types import Query
+        >>> SelectedIdsGate({"q1"})(Query("q1", "text")), SelectedIdsGate({"q1"})(Query("q2", "text"))
+        (True, False)
+    """
+
+    def __init__(self, query_ids: Collection[str]) -> None:
+        self.query_ids = frozenset(str(q) for q in query_ids)
+
+    def __call__(self, query: Any) -> bool:
+        query_id = getattr(query, "query_id", None)
+        if query_id is None:
+            raise TypeError("SelectedIdsGate needs Query objects (with query_id), not plain strings")
+        return query_id in self.query_ids
+
+    def __repr__(self) -> str:
+        return f"SelectedIdsGate({len(self.query_ids)} ids)"
+
+
+class AnyGate:
+    """Passes when any of its gates passes (a union of strata).
+
+    Example:
+        >>> AnyGate([MaxTokensGate(2), MaxTokensGate(5)])("a b c")
+        True
+    """
+
+    def __init__(self, gates: Collection[Gate]) -> None:
+        self.gates = tuple(gates)
+
+    def __call__(self, query: Any) -> bool:
+        return any(g(query) for g in self.gates)
+
+    def __repr__(self) -> str:
+        return f"AnyGate({list(self.gates)!r})"
+
+
+class AllGate:
+    """Passes when every one of its gates passes (an intersection of strata).
+
+    Example:
+        >>> AllGate([MaxTokensGate(2), MaxTokensGate(5)])("a b c")
+        False
+    """
+
+    def __init__(self, gates: Collection[Gate]) -> None:
+        self.gates = tuple(gates)
+
+    def __call__(self, query: Any) -> bool:
+        return all(g(query) for g in self.gates)
+
+    def __repr__(self) -> str:
+        return f"AllGate({list(self.gates)!r})"
