@@ -132,7 +132,8 @@ class TrainConfig(_Strict):
         gradient_checkpointing: Recompute activations in the backward pass (less memory, ~30% more compute).
         optim: transformers optimizer name.
         save_steps: Write a resumable checkpoint every N optimizer steps.
-        save_total_limit: Keep only the newest N checkpoints.
+        save_total_limit: Keep only the newest N checkpoints (at least 2, so a kill while one is being
+            written always leaves a complete one).
         logging_steps: Log the loss every N steps (1 gives a per-step curve).
     """
 
@@ -150,7 +151,7 @@ class TrainConfig(_Strict):
     gradient_checkpointing: bool = False
     optim: str = "adamw_torch"
     save_steps: int = Field(100, ge=1)
-    save_total_limit: int = Field(2, ge=1)
+    save_total_limit: int = Field(2, ge=2)
     logging_steps: int = Field(1, ge=1)
 
     @model_validator(mode="after")
@@ -346,7 +347,7 @@ def _paths_exist_from(raw: dict[str, Any], base: Path) -> bool:
     return bool(triples) and (base / str(triples)).exists()
 
 
-def config_warnings(cfg: FinetuneConfig, n_params: int | None = None) -> list[str]:
+def config_warnings(cfg: FinetuneConfig) -> list[str]:
     """Known ways a config fails in practice, as human-readable warnings (not errors)."""
     warnings = []
     if cfg.model.max_length > LONG_MAX_LENGTH:
@@ -363,10 +364,15 @@ def config_warnings(cfg: FinetuneConfig, n_params: int | None = None) -> list[st
     if cfg.train.warmup_ratio == 0:
         warnings.append("train.warmup_ratio=0: no warmup; a fresh classification head with no warmup "
                         "is a common cause of score collapse. 0.1 is the usual value.")
-    if cfg.train.gradient_checkpointing is False and n_params is not None and n_params > 300_000_000:
-        warnings.append("train.gradient_checkpointing is off for a model over 300M parameters; activation "
-                        "memory will dominate (see the dry-run estimate).")
     if not math.isclose(cfg.train.epochs, round(cfg.train.epochs)) and cfg.eval.strategy == "epoch":
         warnings.append(f"train.epochs={cfg.train.epochs} is fractional; the last partial epoch ends "
                         "without an evaluation unless eval.strategy is 'steps'.")
     return warnings
+
+
+def size_warnings(cfg: FinetuneConfig, n_params: int) -> list[str]:
+    """Warnings that need the model's size."""
+    if not cfg.train.gradient_checkpointing and n_params > 300_000_000:
+        return [f"train.gradient_checkpointing is off for a model of {n_params / 1e6:.0f}M parameters; activation "
+                "memory will dominate (see the estimate of --dry-run)."]
+    return []

@@ -131,3 +131,38 @@ class AllGate:
 
     def __repr__(self) -> str:
         return f"AllGate({list(self.gates)!r})"
+
+
+class StratumGate:
+    """Rewrite the queries a stratifier puts in one of ``labels`` (e.g. ``TypoStratifier`` -> ``typo-heavy``).
+
+    Works with any object with ``assign({query_id: Query}) -> {query_id: label}``, such as the evaluator's
+    stratifiers in :mod:`rerank_fix.evaluate.strata`, so rewriting targets exactly the strata a report shows.
+
+    Args:
+        stratifier: Object with an ``assign`` method.
+        labels: Stratum labels to rewrite.
+
+    Example:
+        >>> from rerank_fix.data.types import Query
+        >>> from rerank_fix.evaluate.strata import QueryLengthStratifier
+        >>> gate = StratumGate(QueryLengthStratifier((4, 9)), {"len ≤4"})
+        >>> gate(Query("q1", "do golddish grow")), gate(Query("q2", "why did the us voluntarily enter ww1"))
+        (True, False)
+    """
+
+    def __init__(self, stratifier: Any, labels: Collection[str]) -> None:
+        if not hasattr(stratifier, "assign"):
+            raise ConfigError(f"{stratifier!r} has no assign() method; pass a stratifier")
+        self.stratifier = stratifier
+        self.labels = frozenset(labels)
+
+    def __call__(self, query: Any) -> bool:
+        if isinstance(query, str):
+            from rerank_fix.data.types import Query
+
+            query = Query("_", query, {})
+        return self.stratifier.assign({query.query_id: query}).get(query.query_id) in self.labels
+
+    def __repr__(self) -> str:
+        return f"StratumGate({type(self.stratifier).__name__}, {sorted(self.labels)})"

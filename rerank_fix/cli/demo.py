@@ -1,0 +1,29 @@
+"""``rerank-fix demo``: the main job on the bundled demo data and model, with nothing to set up."""
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser("demo", help="run the main job on the bundled demo data and model")
+    parser.add_argument("--out", default="runs/demo")
+    return parser
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from rerank_fix.cli import main as cli_main
+
+    out = Path(args.out)
+    code = cli_main(["diagnose", "--data", "demo", "--split", "test", "--retriever", "both",
+                     "--out", str(out / "diagnose")])
+    if code:
+        return code
+    try:
+        from rerank_fix.pipeline.demo import run_demo
+    except ImportError:
+        return 0
+    report = run_demo(out / "compare")
+    print(f"comparison of fixes: {report}")
+    return 0

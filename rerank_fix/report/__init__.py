@@ -1,0 +1,1 @@
+"""Reports a person can read: markdown / JSON / HTML tables and matplotlib plots."""

@@ -1,0 +1,47 @@
+"""Plain-text table rendering shared by every report."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+from rerank_fix.evaluate.stats import Estimate
+
+
+def fmt_number(value: float, digits: int = 3, signed: bool = False) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
+
+
+def fmt_estimate(est: Estimate, digits: int = 3, signed: bool = False) -> str:
+    """``0.645 [0.610, 0.680]``"""
+    if math.isnan(est.low):
+        return fmt_number(est.mean, digits, signed)
+    return f"{fmt_number(est.mean, digits, signed)} [{fmt_number(est.low, digits, signed)}, {fmt_number(est.high, digits, signed)}]"
+
+
+def fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    def cell(value: object) -> str:
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in headers) + " |",
+             "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def rich_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]):
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for i, h in enumerate(headers):
+        table.add_column(str(h), justify="left" if i < 2 else "right", overflow="fold")
+    for row in rows:
+        table.add_row(*[str(v) for v in row])
+    return table
