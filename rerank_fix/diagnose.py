@@ -181,15 +181,17 @@ def _write_per_query(evaluation: RunEvaluation, path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def headline_rows(diagnosis: Diagnosis, system: SystemDiagnosis) -> list[list[str]]:
+def headline_rows(diagnosis: Diagnosis, system: SystemDiagnosis, compact: bool = False) -> list[list[str]]:
     """Per-stratum rows: metrics with CI, headroom and (with a reranker) the observed effect."""
-    from rerank_fix.report.tables import fmt_estimate, fmt_number, fmt_p
+    from rerank_fix.report.tables import fmt_compact, fmt_estimate, fmt_number, fmt_p
+
+    fmt = fmt_compact if compact else fmt_estimate
 
     effect = {(c.dimension, c.stratum): c for c in system.comparisons if c.metric == "ndcg@10"}
     rows = []
     for s, h in zip(system.evaluation.strata, system.headroom):
         row = ["overall" if s.dimension == ALL else s.dimension, "all" if s.dimension == ALL else s.stratum, str(s.n)]
-        row += [fmt_estimate(s.metrics[m], 3) for m in diagnosis.config.metrics]
+        row += [fmt(s.metrics[m], 3) for m in diagnosis.config.metrics]
         room = "yes" if h.has_room else "no"
         if s.n < diagnosis.config.min_stratum_size:
             room += " (n too small)"

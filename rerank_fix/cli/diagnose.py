@@ -79,6 +79,6 @@ def run(args) -> int:
     console = Console()
     for name, system in result.systems.items():
         console.print(rich_table(f"{eval_set.name} · {name}", headers(result, system.reranked is not None),
-                                 headline_rows(result, system)))
+                                 headline_rows(result, system, compact=True)))
     console.print(f"report: [bold]{report}[/]  (also report.json, PNG plots, runs/*.trec)")
     return 0

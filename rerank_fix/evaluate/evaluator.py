@@ -142,16 +142,19 @@ class StratifiedEvaluator:
         if self.stratifiers is None:
             self.stratifiers = default_stratifiers(self.eval_set)
         self.assignments = {s.dimension: s.assign(self.eval_set.queries) for s in self.stratifiers}
+        self._orders = {s.dimension: s.label_order() for s in self.stratifiers}
 
     @property
     def query_ids(self) -> list[str]:
         return list(self.eval_set.qrels)
 
     def groups(self) -> list[tuple[str, str, list[str]]]:
-        """``(dimension, stratum, query_ids)`` for overall and every stratum, strata sorted by label."""
+        """``(dimension, stratum, query_ids)`` for overall and every stratum, in reading order."""
         out = [(ALL, ALL, self.query_ids)]
         for dimension, labels in self.assignments.items():
-            for stratum in sorted(set(labels.values())):
+            order = self._orders.get(dimension, [])
+            rank = {label: i for i, label in enumerate(order)}
+            for stratum in sorted(set(labels.values()), key=lambda l: (rank.get(l, len(order)), l)):
                 out.append((dimension, stratum, [q for q in self.query_ids if labels.get(q) == stratum]))
         return out
 

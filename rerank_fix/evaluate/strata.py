@@ -31,6 +31,10 @@ class Stratifier(ABC):
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         """``query_id -> stratum label`` for every query."""
 
+    def label_order(self) -> list[str]:
+        """Labels in their natural reading order; reports sort by it, then alphabetically."""
+        return []
+
 
 class QueryLengthStratifier(Stratifier):
     """Buckets by number of word tokens.
@@ -62,6 +66,9 @@ class QueryLengthStratifier(Stratifier):
 
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         return {qid: self.label(len(query_tokens(q.text))) for qid, q in queries.items()}
+
+    def label_order(self) -> list[str]:
+        return [self.label(1)] + [self.label(b + 1) for b in self.upper_bounds]
 
 
 class TypoStratifier(Stratifier):
@@ -134,6 +141,9 @@ class TypoStratifier(Stratifier):
         if not tokens:
             return 0.0
         return sum(self.is_typo(t) for t in tokens) / len(tokens)
+
+    def label_order(self) -> list[str]:
+        return ["clean", "typo-heavy"]
 
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         out = {}

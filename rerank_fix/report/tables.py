@@ -20,6 +20,13 @@ def fmt_estimate(est: Estimate, digits: int = 3, signed: bool = False) -> str:
     return f"{fmt_number(est.mean, digits, signed)} [{fmt_number(est.low, digits, signed)}, {fmt_number(est.high, digits, signed)}]"
 
 
+def fmt_compact(est: Estimate, digits: int = 3) -> str:
+    """``0.645±0.035`` (half the CI width) for narrow terminal tables."""
+    if math.isnan(est.low):
+        return fmt_number(est.mean, digits)
+    return f"{est.mean:.{digits}f}±{(est.high - est.low) / 2:.{digits}f}"
+
+
 def fmt_p(p: float) -> str:
     if p is None or math.isnan(p):
         return "–"

@@ -72,6 +72,8 @@ class BM25Retriever(Retriever):
         if self.engine == "bm25s":
             import bm25s
 
+            # bm25s forces its own logger to DEBUG on import, which floods the user's terminal.
+            logging.getLogger("bm25s").setLevel(logging.WARNING)
             self._model = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
             self._model.index(corpus_tokens, show_progress=self.show_progress)
         else:

@@ -5,27 +5,9 @@ import socket
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
-DATA = Path(__file__).parent / "data"
-DL19 = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "msmarco-dl19-subset"
-
-
-def chat_body(content, model: str = "test-model") -> dict:
-    """A chat-completions response body, as OpenAI / vLLM / Ollama send it."""
-    return {
-        "id": "chatcmpl-1",
-        "object": "chat.completion",
-        "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
-        "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-    }
-
-
-def last_user_query(request) -> str:
-    """The query inside the last user message of a chat request (the default template is 'Query: {query}')."""
-    messages = request.get_json()["messages"]
-    content = [m for m in messages if m["role"] == "user"][-1]["content"]
-    return content.removeprefix("Query: ")
+from rewrite_helpers import DATA
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +21,17 @@ def vocab(sentences):
     from rerank_fix.rewrite.vocab import Vocabulary
 
     return Vocabulary.from_texts(sentences)
+
+
+@pytest.fixture(scope="session")
+def make_httpserver():
+    """Overrides the plugin's server: threaded, so a deliberately slow answer cannot hold up the next request."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    yield server
+    server.clear()
+    if server.is_running():
+        server.stop()
 
 
 @pytest.fixture

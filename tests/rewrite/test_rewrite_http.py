@@ -6,7 +6,7 @@ import logging
 import time
 
 import pytest
-from conftest import chat_body, last_user_query
+from rewrite_helpers import chat_body, drain, last_user_query
 from werkzeug import Response
 
 from rerank_fix.rewrite.clients import ChatClientError
@@ -82,6 +82,7 @@ def test_timeout_falls_back(httpserver, make_client):
         client.complete(MESSAGES)
     assert info.value.reason == "timeout"
     assert client.stats["requests"] == 1  # a timeout is not retried
+    drain(httpserver, 1)
 
 
 @pytest.mark.parametrize("body", ["this is not json {", json.dumps({"object": "error"}),
@@ -217,6 +218,7 @@ def test_stage_never_loses_a_query(httpserver, make_client):
     assert out.summary.counts["fallback:timeout"] == 1
     assert out.summary.by_kind == {"rewritten": 2, "unchanged": 1, "rejected": 1, "fallback": 4, "skipped": 0}
     assert out.summary.latency_ms_p95 >= out.summary.latency_ms_p50 > 0
+    drain(httpserver, len(queries))
 
 
 def test_parse_retry_after_forms():

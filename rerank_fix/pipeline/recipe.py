@@ -1,0 +1,864 @@
+"""The comparison recipe: which data, which pipelines (compositions of stages), how to judge them.
+
+A recipe is YAML validated by pydantic. Every mistake is reported as one :class:`ConfigError` that names
+the file, the line and the field (``pipelines[1].stages[1].rerank.depth``) and says how to fix it; the
+CLI prints it without a traceback.
+
+Stage syntax (each item of ``stages``)::
+
+    - dense                                   # a bare name: the stage with its defaults
+    - dense: {top_k: 100}                     # the stage with options
+    - rrf: {retrievers: [dense, bm25], weights: [1.0, 0.3], k: 60}
+    - rerank: {model: minilm-quick, depth: 50, max_length: 256}
+    - rewrite: {mode: fuse, config: {backend: spell}}
+
+Defaults for every stage come from the fields below, then ``configs/stages.yaml`` of the project that
+holds the recipe, then the recipe's own ``defaults:`` section, then the stage's options.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from rerank_fix.errors import ConfigError
+
+RETRIEVER_KINDS = ("dense", "bm25")
+FIRST_STAGE_KINDS = ("dense", "bm25", "rrf")
+STAGE_KINDS = ("dense", "bm25", "rrf", "rerank", "rewrite")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# --------------------------------------------------------------------------------------------- stages
+class DenseStage(_Strict):
+    """Dense retrieval with a bi-encoder (exact cosine).
+
+    Args:
+        model: Hub id, local folder, or null for the bundled all-MiniLM-L6-v2.
+        top_k: Documents returned per query (the depth later stages can use).
+        batch_size: Encoding batch size.
+        query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
+
+    Example:
+        >>> DenseStage(top_k=50).top_k
+        50
+    """
+
+    stage: Literal["dense"] = "dense"
+    model: str | None = None
+    top_k: int = Field(100, ge=1, le=10_000)
+    batch_size: int = Field(64, ge=1)
+    query_prefix: str = ""
+    doc_prefix: str = ""
+
+
+class BM25Stage(_Strict):
+    """BM25 keyword retrieval.
+
+    Args:
+        k1 / b: BM25 parameters (0.9 / 0.4, the Anserini/BEIR defaults).
+        top_k: Documents returned per query.
+        engine: ``bm25s`` or ``rank_bm25``.
+        stem: Snowball stemming.
+
+    Example:
+        >>> BM25Stage(k1=1.2).k1
+        1.2
+    """
+
+    stage: Literal["bm25"] = "bm25"
+    k1: float = Field(0.9, ge=0)
+    b: float = Field(0.4, ge=0, le=1)
+    top_k: int = Field(100, ge=1, le=10_000)
+    engine: Literal["bm25s", "rank_bm25"] = "bm25s"
+    stem: bool = True
+
+
+RetrieverStage = Annotated[Union[DenseStage, BM25Stage], Field(discriminator="stage")]
+
+
+class TuneSpec(_Strict):
+    """Cross-validated tuning of RRF weights and/or k.
+
+    Each fold's queries are fused with the values that scored best on the *other* folds, so the
+    reported figure never comes from values fitted on the queries it is scored on.
+
+    Args:
+        folds: Number of folds (null: the recipe's ``folds``).
+        metric: What the tuning maximises.
+        weight_grid: Candidate weights for every retriever after the first (whose weight stays 1).
+        k_grid: Candidate values of the RRF constant.
+
+    Example:
+        >>> TuneSpec().metric
+        'ndcg@10'
+    """
+
+    folds: int | None = Field(None, ge=2, le=50)
+    metric: str = "ndcg@10"
+    weight_grid: list[float] = Field(default_factory=lambda: [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5, 2.0])
+    k_grid: list[float] = Field(default_factory=lambda: [5.0, 10.0, 20.0, 40.0, 60.0, 100.0])
+
+    @field_validator("weight_grid", "k_grid")
+    @classmethod
+    def _non_empty(cls, value: list[float]) -> list[float]:
+        if not value or any(v < 0 for v in value):
+            raise ValueError("needs at least one value, all >= 0")
+        return value
+
+
+class RRFStage(_Strict):
+    """Hybrid retrieval: run several retrievers (in parallel threads) and fuse them with reciprocal rank fusion.
+
+    Args:
+        retrievers: Two or more retrievers, by name (``dense``, ``bm25``, or a name from the recipe's
+            ``retrievers:`` section) or inline (``{dense: {model: ...}}``).
+        k: RRF constant (60 in the original paper), or ``tune`` to choose it by cross-validation.
+        weights: One weight per retriever (weighted RRF), ``tune`` for cross-validated weights, or null (all 1).
+        depth: Only the top ``depth`` of each run is fused; null uses all it returned.
+        top_k: Documents kept after fusion.
+        tune: Cross-validation settings used when ``k`` or ``weights`` is ``tune``.
+
+    Example:
+        >>> RRFStage(retrievers=[{"stage": "dense"}, {"stage": "bm25"}], weights=[1, 0.3]).weights
+        [1.0, 0.3]
+    """
+
+    stage: Literal["rrf"] = "rrf"
+    retrievers: list[RetrieverStage] = Field(min_length=2)
+    k: float | Literal["tune"] = 60.0
+    weights: list[float] | Literal["tune"] | None = None
+    depth: int | None = Field(None, ge=1)
+    top_k: int = Field(100, ge=1, le=10_000)
+    tune: TuneSpec = Field(default_factory=TuneSpec)
+
+    @field_validator("k")
+    @classmethod
+    def _k_ok(cls, value: float | str) -> float | str:
+        if not isinstance(value, str) and value < 0:
+            raise ValueError("must be >= 0 (60 is the usual value), or 'tune'")
+        return value
+
+    @model_validator(mode="after")
+    def _weights_match(self) -> "RRFStage":
+        if isinstance(self.weights, list):
+            if len(self.weights) != len(self.retrievers):
+                kinds = ", ".join(r.stage for r in self.retrievers)
+                raise ValueError(f"weights: {len(self.weights)} weights given for {len(self.retrievers)} retrievers "
+                                 f"({kinds}); give one weight per retriever, in the same order, or 'tune'")
+            if any(w < 0 for w in self.weights):
+                raise ValueError("weights: every weight must be >= 0")
+            if not any(w > 0 for w in self.weights):
+                raise ValueError("weights: at least one weight must be > 0")
+        return self
+
+    @property
+    def tuned(self) -> bool:
+        return self.k == "tune" or self.weights == "tune"
+
+
+class RerankStage(_Strict):
+    """Rerank the top ``depth`` of the previous stage with a sentence-transformers CrossEncoder.
+
+    Args:
+        model: A name from ``models:`` (e.g. ``minilm-quick``, quick-trained on the data's training split),
+            a hub id (``BAAI/bge-reranker-v2-m3``) or a local folder (e.g. a fine-tuned model).
+        depth: Candidates reranked per query; must not exceed what the previous stage returns.
+        max_length: Token limit per (query, document) pair.
+        batch_size: Pairs per forward pass.
+        trust_remote_code: Run model code from the hub; off unless you trust the repository.
+
+    Example:
+        >>> RerankStage(model="BAAI/bge-reranker-v2-m3", depth=100).depth
+        100
+    """
+
+    stage: Literal["rerank"] = "rerank"
+    model: str = Field(min_length=1)
+    depth: int = Field(50, ge=1, le=10_000)
+    max_length: int | None = Field(256, ge=8)
+    batch_size: int = Field(32, ge=1)
+    trust_remote_code: bool = False
+
+
+class RewriteStage(_Strict):
+    """Query rewriting before retrieval, through ``rerank_fix.rewrite``.
+
+    Args:
+        mode: ``replace`` (retrieve with the rewrite) or ``fuse`` (retrieve with the original and the
+            rewrite, fuse the two runs with RRF).
+        config: A :class:`~rerank_fix.rewrite.config.RewriteConfig` as a mapping, or the path of its YAML file.
+            The default is the offline spell corrector.
+        fuse_k: RRF constant for ``fuse`` mode.
+        rerank_with: The text a later rerank stage scores: ``original`` or ``rewritten``;
+            null means ``rewritten`` in replace mode and ``original`` in fuse mode.
+
+    Example:
+        >>> RewriteStage(mode="fuse").mode
+        'fuse'
+    """
+
+    stage: Literal["rewrite"] = "rewrite"
+    mode: Literal["replace", "fuse"] = "replace"
+    config: dict[str, Any] | str = Field(default_factory=dict)
+    fuse_k: float = Field(60.0, ge=0)
+    rerank_with: Literal["original", "rewritten"] | None = None
+
+    @property
+    def reranks_rewritten(self) -> bool:
+        if self.rerank_with is not None:
+            return self.rerank_with == "rewritten"
+        return self.mode == "replace"
+
+
+Stage = Annotated[Union[DenseStage, BM25Stage, RRFStage, RerankStage, RewriteStage], Field(discriminator="stage")]
+
+
+# ------------------------------------------------------------------------------------------ pipelines
+class RouteSpec(_Strict):
+    """A routed pipeline: per stratum, use whichever of ``between`` the evidence supports.
+
+    The policy is chosen on training folds and scored on the held-out fold (cross-validation); the
+    first option is the fallback, and another option replaces it in a stratum only where it is
+    significantly better there (paired test, Holm-adjusted) on the training folds.
+
+    Args:
+        between: Names of earlier pipelines; the first is the fallback (usually the baseline).
+        policy: Instead of fitting, apply a saved ``routing_policy.json``.
+        dimensions: Stratifier dimensions that may route (``length``, ``typo``, a metadata field ...);
+            null: every dimension computable at query time.
+        metric: The metric the policy optimises.
+        alpha: Significance level (null: the recipe's).
+        folds: Cross-validation folds (null: the recipe's).
+        min_stratum_size: Training-fold strata smaller than this always use the fallback.
+
+    Example:
+        >>> RouteSpec(between=["dense", "dense+rerank"]).metric
+        'ndcg@10'
+    """
+
+    between: list[str] | None = None
+    policy: str | None = None
+    dimensions: list[str] | None = None
+    metric: str = "ndcg@10"
+    alpha: float | None = Field(None, gt=0, lt=1)
+    folds: int | None = Field(None, ge=2, le=50)
+    min_stratum_size: int = Field(10, ge=2)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "RouteSpec":
+        if self.policy is None and (not self.between or len(self.between) < 2):
+            raise ValueError("between: name at least two earlier pipelines to route between "
+                             "(the first is the fallback), or give policy: path/to/routing_policy.json")
+        if self.between is not None and len(set(self.between)) != len(self.between):
+            raise ValueError("between: a pipeline is named twice")
+        return self
+
+
+class PipelineSpec(_Strict):
+    """One system to compare: a list of stages, or a route between earlier pipelines.
+
+    Args:
+        name: Unique name (letters, digits, ``_ . + -``); used for run files and in the report.
+        description: One line for the report.
+        stages: ``[rewrite] -> dense | bm25 | rrf -> [rerank ...]``.
+        route: Makes this a routed pipeline (then ``stages`` stays empty).
+
+    Example:
+        >>> PipelineSpec(name="dense", stages=[{"stage": "dense"}]).stages[0].stage
+        'dense'
+    """
+
+    name: str
+    description: str = ""
+    stages: list[Stage] = Field(default_factory=list)
+    route: RouteSpec | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name_ok(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(f"{value!r} is not a usable name; use letters, digits and _ . + - "
+                             "(it becomes a file name)")
+        return value
+
+    @model_validator(mode="after")
+    def _stages_or_route(self) -> "PipelineSpec":
+        if self.route is not None and self.stages:
+            raise ValueError("give either stages or route, not both")
+        if self.route is None and not self.stages:
+            raise ValueError("stages: a pipeline needs at least one stage (e.g. [dense]) or a route")
+        return self
+
+    @property
+    def routed(self) -> bool:
+        return self.route is not None
+
+    @property
+    def first_stage(self) -> DenseStage | BM25Stage | RRFStage | None:
+        for stage in self.stages:
+            if stage.stage in FIRST_STAGE_KINDS:
+                return stage  # type: ignore[return-value]
+        return None
+
+
+# ----------------------------------------------------------------------------------------- the rest
+class DataSpec(_Strict):
+    """Which evaluation set.
+
+    Args:
+        source: Anything ``load_eval_set`` reads (``demo``, a BEIR folder ...); ``--data`` overrides it.
+        split: The qrels split scored in the report; ``--split`` overrides it.
+        queries_file: Another queries file of the folder (e.g. ``queries.typo1.jsonl``).
+        query_sets: Several queries files scored together, ``name: file``; each query appears once per
+            set and ``query_set`` becomes a stratum dimension (clean vs typo versions of the same queries).
+        max_queries: Score a seeded random sample of this many queries (quick looks; null: all).
+    """
+
+    source: str | None = None
+    split: str = "test"
+    queries_file: str | None = None
+    query_sets: dict[str, str] = Field(default_factory=dict)
+    max_queries: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _one_query_source(self) -> "DataSpec":
+        if self.queries_file and self.query_sets:
+            raise ValueError("give queries_file or query_sets, not both")
+        for name in self.query_sets:
+            if not _NAME.match(name):
+                raise ValueError(f"query_sets: {name!r} is not a usable name (letters, digits, _ . + -)")
+        return self
+
+
+class StrataSpec(_Strict):
+    """How queries are split into strata.
+
+    Args:
+        length_buckets: Inclusive upper bounds of the query-length buckets (tokens).
+        typo: Add the typo-heavy vs clean detector.
+        fields: Query metadata fields to stratify by (null: every categorical field found).
+        labels_file: A ``query_id<TAB>label`` file of your own strata.
+    """
+
+    length_buckets: list[int] = Field(default_factory=lambda: [4, 9])
+    typo: bool = True
+    fields: list[str] | None = None
+    labels_file: str | None = None
+
+
+class QuickTrainSpec(_Strict):
+    """A small cross-encoder trained on the spot from the bundled MiniLM (offline, minutes on a CPU).
+
+    Args:
+        base: Starting weights (``bundled``: all-MiniLM-L6-v2 with a fresh one-logit head).
+        data: Training collection (null: the recipe's data).
+        splits: Training split: the first of these the collection has. Never the evaluated split.
+        max_queries: Training queries (seeded sample).
+        negatives: Hard negatives per query, mined from ``negatives_from``'s top results.
+        negatives_from: ``dense`` or ``bm25``.
+        epochs / batch_size / learning_rate / max_length: Training settings.
+        seed: Seeds the sample and the training.
+    """
+
+    base: str = "bundled"
+    data: str | None = None
+    splits: list[str] = Field(default_factory=lambda: ["train", "dev"], min_length=1)
+    max_queries: int = Field(300, ge=1)
+    negatives: int = Field(3, ge=1, le=64)
+    negatives_from: Literal["dense", "bm25"] = "dense"
+    epochs: float = Field(1.0, gt=0)
+    batch_size: int = Field(16, ge=1)
+    learning_rate: float = Field(5e-5, gt=0, lt=1)
+    max_length: int = Field(256, ge=16)
+    seed: int = 0
+
+
+class ModelSpec(_Strict):
+    """A named model a rerank stage can refer to: a fixed ``path`` (hub id or folder) or a ``quick_train``.
+
+    Example:
+        >>> ModelSpec(path="BAAI/bge-reranker-v2-m3").path
+        'BAAI/bge-reranker-v2-m3'
+    """
+
+    path: str | None = None
+    quick_train: QuickTrainSpec | None = None
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> "ModelSpec":
+        if (self.path is None) == (self.quick_train is None):
+            raise ValueError("give exactly one of path (hub id or folder) and quick_train")
+        return self
+
+
+class LatencySpec(_Strict):
+    """Per-query latency: each stage is timed one query at a time on a seeded sample of queries.
+
+    Args:
+        sample: Queries timed (0 switches the probe off; batch time per query is reported instead).
+    """
+
+    sample: int = Field(30, ge=0)
+
+
+class Recipe(_Strict):
+    """A comparison of pipelines on one evaluation set; the first pipeline is the baseline.
+
+    Args:
+        name: Recipe name (report title).
+        description: Free text for the report.
+        data: The evaluation set.
+        metrics: Everything reported.
+        compare_metrics: Metrics with deltas, p-values and verdicts (the first is the headline).
+        strata: How queries are stratified.
+        alpha: Significance level for Holm-adjusted p-values.
+        min_stratum_size: Smaller strata are shown but not judged.
+        folds / seed: Cross-validation for tuned RRF and routing.
+        latency: The latency probe.
+        models: Named models for rerank stages (added to ``configs/models.yaml``).
+        retrievers: Named retriever configs usable by name in stages and RRF.
+        defaults: Per-stage-kind default options (``{rerank: {depth: 30}}``).
+        pipelines: The systems, baseline first.
+
+    Example:
+        >>> r = Recipe(name="x", pipelines=[{"name": "dense", "stages": [{"stage": "dense"}]}])
+        >>> r.baseline.name
+        'dense'
+    """
+
+    name: str = "comparison"
+    description: str = ""
+    data: DataSpec = Field(default_factory=DataSpec)
+    metrics: list[str] = Field(default_factory=lambda: ["recall@5", "recall@10", "recall@20", "recall@50",
+                                                        "recall@100", "ndcg@10", "mrr@10"])
+    compare_metrics: list[str] = Field(default_factory=lambda: ["ndcg@10", "recall@5"], min_length=1)
+    strata: StrataSpec = Field(default_factory=StrataSpec)
+    alpha: float = Field(0.05, gt=0, lt=1)
+    min_stratum_size: int = Field(20, ge=2)
+    folds: int = Field(5, ge=2, le=50)
+    seed: int = 0
+    latency: LatencySpec = Field(default_factory=LatencySpec)
+    models: dict[str, ModelSpec] = Field(default_factory=dict)
+    retrievers: dict[str, Any] = Field(default_factory=dict)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    pipelines: list[PipelineSpec] = Field(min_length=1)
+
+    # Set by load_recipe, not part of the YAML.
+    source_path: str | None = Field(None, exclude=True)
+    base_dir: str | None = Field(None, exclude=True)
+
+    @field_validator("metrics", "compare_metrics")
+    @classmethod
+    def _metrics_ok(cls, value: list[str]) -> list[str]:
+        from rerank_fix.evaluate.metrics import parse_metric
+
+        for name in value:
+            try:
+                parse_metric(name)
+            except ConfigError as exc:
+                raise ValueError(str(exc)) from None
+        return [m.strip().lower() for m in value]
+
+    @property
+    def baseline(self) -> PipelineSpec:
+        return self.pipelines[0]
+
+    def pipeline(self, name: str) -> PipelineSpec:
+        for p in self.pipelines:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def resolve_path(self, path: str) -> Path:
+        """A path from the recipe: as given when it exists from the current directory, else from the
+        project root that holds the recipe."""
+        p = Path(path).expanduser()
+        if p.is_absolute() or p.exists() or self.base_dir is None:
+            return p
+        alt = Path(self.base_dir) / p
+        return alt if alt.exists() else p
+
+    def all_metrics(self) -> list[str]:
+        """``metrics`` plus whatever comparisons, tuning and routing need, in a stable order."""
+        extra = list(self.compare_metrics)
+        for p in self.pipelines:
+            if p.route is not None:
+                extra.append(p.route.metric)
+            for s in p.stages:
+                if isinstance(s, RRFStage) and s.tuned:
+                    extra.append(s.tune.metric)
+        return list(dict.fromkeys([*self.metrics, *(m.strip().lower() for m in extra)]))
+
+
+# ------------------------------------------------------------------------------------------ loading
+def project_root_for(path: Path) -> Path | None:
+    """The nearest folder above ``path`` with a pyproject.toml or .git (where configs/ lives)."""
+    for parent in path.resolve().parents:
+        if (parent / "pyproject.toml").is_file() or (parent / ".git").exists():
+            return parent
+    return None
+
+
+def _loc_text(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _yaml_line(text: str | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node of ``loc`` found in the YAML text (keys missing in the text,
+    such as the discriminator pydantic adds, are skipped)."""
+    if not text:
+        return None
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if getattr(key, "value", None) == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+    return line
+
+
+class _Errors:
+    """Collects problems as ``file:line: field: message`` lines and raises them together."""
+
+    def __init__(self, source: str, text: str | None, raw: dict[str, Any] | None) -> None:
+        self.source, self.text, self.raw = source, text, raw or {}
+        self.lines: list[str] = []
+
+    def _pipeline_name(self, loc: tuple[Any, ...]) -> str:
+        if len(loc) >= 2 and loc[0] == "pipelines" and isinstance(loc[1], int):
+            pipelines = self.raw.get("pipelines")
+            if isinstance(pipelines, list) and loc[1] < len(pipelines) and isinstance(pipelines[loc[1]], dict):
+                name = pipelines[loc[1]].get("name")
+                if isinstance(name, str):
+                    return f" (pipeline {name!r})"
+        return ""
+
+    def add(self, loc: tuple[Any, ...], message: str) -> None:
+        line = _yaml_line(self.text, loc)
+        where = f"{self.source}:{line}" if line else self.source
+        self.lines.append(f"{where}: {_loc_text(loc)}{self._pipeline_name(loc)}: {message}")
+
+    def raise_if_any(self) -> None:
+        if self.lines:
+            head = "invalid recipe" if len(self.lines) == 1 else f"invalid recipe ({len(self.lines)} problems)"
+            raise ConfigError(head + "\n  " + "\n  ".join(self.lines))
+
+
+def _pydantic_message(err: dict[str, Any]) -> str:
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return "unknown field; check the spelling (see recipes/compare-fixes.yaml for every field)"
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "union_tag_invalid":
+        return f"unknown stage; choose one of {', '.join(STAGE_KINDS)}"
+    given = err.get("input")
+    if not isinstance(given, (dict, list)) and kind not in ("value_error",):
+        msg += f" (got {given!r})"
+    return msg
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, recursing into mappings; neither input is modified."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _read_yaml(path: Path, what: str) -> tuple[Any, str]:
+    import yaml
+
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    text = path.read_text(encoding="utf-8")
+    try:
+        return yaml.safe_load(text), text
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', None) or exc})") from None
+
+
+def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(stage defaults, model aliases)`` from ``configs/stages.yaml`` and ``configs/models.yaml`` of the
+    project holding the recipe (empty when there is none)."""
+    root = project_root_for(recipe_path) if recipe_path is not None else None
+    stages: dict[str, Any] = {}
+    models: dict[str, Any] = {}
+    if root is not None:
+        for name, target in (("stages.yaml", stages), ("models.yaml", models)):
+            path = root / "configs" / name
+            if path.is_file():
+                data, _ = _read_yaml(path, "defaults file")
+                if data is not None and not isinstance(data, dict):
+                    raise ConfigError(f"{path}: expected a mapping at the top level")
+                section = (data or {}).get("models" if name == "models.yaml" else "stages", data or {})
+                target.update(section or {})
+    return stages, models
+
+
+def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], defaults: dict[str, Any],
+                     errors: _Errors, allowed: tuple[str, ...] = STAGE_KINDS) -> dict[str, Any] | None:
+    """Turn ``dense`` / ``{dense: {...}}`` / ``{stage: dense, ...}`` / a named retriever into
+    ``{"stage": kind, ...defaults, ...options}``."""
+    choices = ", ".join(allowed) + (f" or a named retriever ({', '.join(named)})" if named else "")
+    if isinstance(item, str):
+        kind, options = item, {}
+    elif isinstance(item, dict) and "stage" in item:
+        kind, options = item["stage"], {k: v for k, v in item.items() if k != "stage"}
+    elif isinstance(item, dict) and len(item) == 1:
+        kind, options = next(iter(item.items()))
+        if options is None:
+            options = {}
+        if not isinstance(options, dict):
+            errors.add((*loc, str(kind)), f"the options of stage {kind!r} must be a mapping, got {options!r}")
+            return None
+    else:
+        errors.add(loc, f"a stage is a name ({choices}) or a one-key mapping like {{dense: {{top_k: 100}}}}; "
+                        f"got {item!r}")
+        return None
+    if isinstance(kind, str) and kind in named and kind not in STAGE_KINDS:
+        base = named[kind]
+        return deep_merge(base, options)
+    if kind not in allowed:
+        errors.add(loc if isinstance(item, str) else (*loc, str(kind)),
+                   f"unknown stage {kind!r}; choose one of {choices}")
+        return None
+    merged = deep_merge(defaults.get(kind) or {}, options)
+    if kind == "rrf":
+        retrievers = merged.get("retrievers")
+        if isinstance(retrievers, list):
+            merged["retrievers"] = [
+                _normalise_stage(r, (*loc, "rrf", "retrievers", i), named, defaults, errors, RETRIEVER_KINDS)
+                for i, r in enumerate(retrievers)]
+            if any(r is None for r in merged["retrievers"]):
+                return None
+    return {"stage": kind, **merged}
+
+
+def parse_recipe(raw: Any, source: str = "recipe", text: str | None = None,
+                 recipe_path: Path | None = None) -> Recipe:
+    """Validate a recipe mapping; every problem becomes one line of a single :class:`ConfigError`."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: a recipe must be a YAML mapping with at least 'pipelines', "
+                          f"got {type(raw).__name__}")
+    errors = _Errors(source, text, raw)
+    stage_defaults, model_aliases = project_defaults(recipe_path)
+    if not isinstance(raw.get("defaults", {}), dict):
+        errors.add(("defaults",), "must be a mapping of stage kind -> options")
+        errors.raise_if_any()
+    for kind in raw.get("defaults", {}) or {}:
+        if kind not in STAGE_KINDS:
+            errors.add(("defaults", kind), f"unknown stage {kind!r}; choose one of {', '.join(STAGE_KINDS)}")
+    defaults = deep_merge(stage_defaults, raw.get("defaults") or {})
+
+    named: dict[str, Any] = {}
+    for name, spec in (raw.get("retrievers") or {}).items():
+        norm = _normalise_stage(spec, ("retrievers", name), {}, defaults, errors, RETRIEVER_KINDS)
+        if norm is not None:
+            named[str(name)] = norm
+
+    data = dict(raw)
+    pipelines = raw.get("pipelines")
+    if isinstance(pipelines, list):
+        new_pipelines = []
+        for i, p in enumerate(pipelines):
+            if not isinstance(p, dict):
+                errors.add(("pipelines", i), "a pipeline is a mapping with 'name' and 'stages' (or 'route')")
+                continue
+            p = dict(p)
+            if isinstance(p.get("stages"), list):
+                stages = [_normalise_stage(s, ("pipelines", i, "stages", j), named, defaults, errors)
+                          for j, s in enumerate(p["stages"])]
+                p["stages"] = [s for s in stages if s is not None]
+            new_pipelines.append(p)
+        data["pipelines"] = new_pipelines
+    errors.raise_if_any()
+
+    models = dict(model_aliases)
+    models.update(raw.get("models") or {})
+    data["models"] = models
+    try:
+        recipe = Recipe.model_validate(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err.get("loc", ()))
+            # Inside a discriminated union pydantic adds the tag; it is also the key the user wrote.
+            errors.add(loc, _pydantic_message(err))
+        errors.raise_if_any()
+        raise  # pragma: no cover - errors were collected above
+    recipe.source_path = str(recipe_path) if recipe_path else None
+    base = project_root_for(recipe_path) if recipe_path else None
+    recipe.base_dir = str(base) if base else None
+    check_recipe(recipe, errors)
+    errors.raise_if_any()
+    return recipe
+
+
+def _looks_like_path(value: str) -> bool:
+    return value.startswith((".", "/", "~")) or "\\" in value or value.count("/") > 1
+
+
+def check_model_reference(recipe: Recipe, value: str) -> str | None:
+    """Why ``value`` cannot be a model reference, or None when it can."""
+    if value in recipe.models:
+        spec = recipe.models[value]
+        if spec.path is not None:
+            return check_model_reference(recipe.model_copy(update={"models": {}}), spec.path)
+        return None
+    if value.startswith("trained:"):
+        return (f"no model named {value.removeprefix('trained:')!r} in models: (known: "
+                f"{', '.join(recipe.models) or 'none'})")
+    if _looks_like_path(value) or Path(value).expanduser().exists():
+        if not recipe.resolve_path(value).exists():
+            return (f"model path {value!r} does not exist (looked in {Path.cwd()}"
+                    f"{' and ' + recipe.base_dir if recipe.base_dir else ''}); train one first "
+                    f"(rerank-fix finetune ...), fix the path, or use a name from models: "
+                    f"({', '.join(recipe.models) or 'none defined'})")
+        return None
+    if "/" not in value:
+        return (f"{value!r} is neither a name from models: ({', '.join(recipe.models) or 'none defined'}), "
+                "an existing folder, nor a hub id like BAAI/bge-reranker-v2-m3")
+    return None
+
+
+def check_recipe(recipe: Recipe, errors: _Errors) -> None:
+    """Cross-field checks pydantic cannot express field by field."""
+    from rerank_fix.evaluate.metrics import parse_metric
+
+    seen: dict[str, int] = {}
+    for i, p in enumerate(recipe.pipelines):
+        loc = ("pipelines", i)
+        if p.name in seen:
+            errors.add((*loc, "name"), f"pipeline name {p.name!r} is already used by pipelines[{seen[p.name]}]")
+        seen.setdefault(p.name, i)
+        if p.route is not None:
+            if i == 0:
+                errors.add((*loc, "route"), "the first pipeline is the baseline; it cannot be routed. "
+                                            "Put a plain pipeline (e.g. dense) first")
+            try:
+                parse_metric(p.route.metric)
+            except ConfigError as exc:
+                errors.add((*loc, "route", "metric"), str(exc))
+            for j, name in enumerate(p.route.between or []):
+                earlier = [q.name for q in recipe.pipelines[:i]]
+                if name not in earlier:
+                    errors.add((*loc, "route", "between", j),
+                               f"{name!r} is not an earlier pipeline (earlier: {', '.join(earlier) or 'none'})")
+                elif recipe.pipeline(name).routed:
+                    errors.add((*loc, "route", "between", j), f"{name!r} is itself routed; route between plain pipelines")
+            if p.route.policy is not None and not recipe.resolve_path(p.route.policy).is_file():
+                errors.add((*loc, "route", "policy"), f"policy file {p.route.policy!r} not found")
+            continue
+        _check_stage_order(recipe, p, loc, errors)
+
+
+def _check_stage_order(recipe: Recipe, p: PipelineSpec, loc: tuple[Any, ...], errors: _Errors) -> None:
+    from rerank_fix.evaluate.metrics import parse_metric
+
+    depth: int | None = None
+    depth_from = ""
+    have_first = False
+    for j, s in enumerate(p.stages):
+        sloc = (*loc, "stages", j, s.stage)
+        if s.stage == "rewrite":
+            if have_first:
+                errors.add(sloc, "rewrite must come before the retrieval stage (it changes what is retrieved)")
+            if j > 0 and any(t.stage == "rewrite" for t in p.stages[:j]):
+                errors.add(sloc, "only one rewrite stage per pipeline")
+            if isinstance(s.config, str):
+                if not recipe.resolve_path(s.config).is_file():
+                    errors.add((*sloc, "config"), f"rewrite config file {s.config!r} not found")
+            else:
+                from rerank_fix.rewrite.config import rewrite_config_from_dict
+
+                try:
+                    rewrite_config_from_dict(dict(s.config), source=_loc_text((*sloc, "config")))
+                except ConfigError as exc:
+                    errors.add((*sloc, "config"), str(exc))
+        elif s.stage in FIRST_STAGE_KINDS:
+            if have_first:
+                errors.add(sloc, "a pipeline has one retrieval stage (dense, bm25 or rrf); "
+                                 "to combine retrievers use one rrf stage with retrievers: [dense, bm25]")
+            have_first = True
+            depth, depth_from = s.top_k, f"{s.stage} top_k={s.top_k}"
+            if isinstance(s, RRFStage) and s.tuned:
+                try:
+                    parse_metric(s.tune.metric)
+                except ConfigError as exc:
+                    errors.add((*sloc, "tune", "metric"), str(exc))
+        elif s.stage == "rerank":
+            if not have_first:
+                errors.add(sloc, "rerank needs a retrieval stage (dense, bm25 or rrf) before it")
+                continue
+            if depth is not None and s.depth > depth:
+                errors.add((*sloc, "depth"), f"rerank depth {s.depth} is deeper than the previous stage returns "
+                                             f"({depth_from}); lower depth or raise top_k there")
+            problem = check_model_reference(recipe, s.model)
+            if problem:
+                errors.add((*sloc, "model"), problem)
+            # The reranked list keeps the stage-one tail, so a later rerank is bounded by stage one too.
+    if not have_first:
+        errors.add((*loc, "stages"), "no retrieval stage; add dense, bm25 or rrf")
+
+
+def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:
+    """Read and validate a recipe file.
+
+    Args:
+        path: The YAML file.
+        overrides: Dotted keys laid over the file before validation, e.g. ``{"data.split": "dev"}``.
+
+    Example:
+        >>> recipe = load_recipe("recipes/compare-fixes.yaml")  # doctest: +SKIP
+        >>> [p.name for p in recipe.pipelines]                   # doctest: +SKIP
+        ['dense', 'dense+rerank', 'bm25', 'rrf', 'weighted-rrf', 'rrf+rerank', 'routed']
+    """
+    path = Path(path)
+    raw, text = _read_yaml(path, "recipe file")
+    raw = {} if raw is None else raw
+    if isinstance(raw, dict):
+        for dotted, value in (overrides or {}).items():
+            node = raw
+            *parents, leaf = dotted.split(".")
+            for key in parents:
+                node = node.setdefault(key, {})
+                if not isinstance(node, dict):
+                    raise ConfigError(f"override {dotted}: {key} is not a section of the recipe")
+            node[leaf] = value
+    return parse_recipe(raw, source=str(path), text=text, recipe_path=path)
+
+
+def stage_key(stage: BaseModel) -> str:
+    """A canonical string for a stage config: equal configs share cached results."""
+    return json.dumps(stage.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
