@@ -31,7 +31,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = REPO_ROOT / "rerank_fix" / "data" / "demo"
 
 # Targets from the issue; the split sizes follow from these shares of all queries.
-TEST_SHARE = 0.45
+TEST_SHARE = 0.455
 DEV_SHARE = 0.15
 TYPO_SHARE = 0.18
 # Most typos land in the short admin-console queries, as they do in real logs.
@@ -1633,3 +1633,916 @@ TOPICS: list[Topic] = [
             "!c Can I get your SOC 2 report?"],
       q_kw=["uptime report pdf", "availability last month", "!c soc 2 report"]),
 ]
+
+
+# ---------------------------------------------------------------------------
+# Hard-negative pairs: two near-duplicate pages rendered from one template that
+# differ only in the crucial detail. Each side has its own queries, which are
+# judged relevant to that side only, so a system must notice the detail.
+# ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Side:
+    name: str
+    slots: dict[str, str]
+    q_nl: tuple[str, ...]
+    q_kw: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Pair:
+    id: str
+    cls: str
+    detail: str
+    title: str
+    text: str
+    sides: tuple[Side, Side]
+
+
+def S(name: str, q_nl: list[str], q_kw: list[str], **slots: str) -> Side:
+    return Side(name=name, slots=dict(slots), q_nl=tuple(q_nl), q_kw=tuple(q_kw))
+
+
+PAIRS: list[Pair] = [
+    Pair("pricing", "billing", "EU pricing (EUR, VAT) vs US pricing (USD, sales tax)",
+         "Harborline pricing for the {region} region ({cur})",
+         "Prices on this page apply to workspaces hosted in the {region_long} region and billed in {cur_name}. "
+         "Team costs {team} per seat per month and Business costs {business} per seat per month; Enterprise is quoted individually. "
+         "Paying annually saves the equivalent of two months. {tax} Your data is stored in {dc}. {payment} "
+         "Seat prices are the same for agents and admins, and read-only guests are free.",
+         (S("eu",
+            ["How much is the Business plan per seat for a company based in Spain?",
+             "Do prices for European workspaces include VAT?",
+             "Can we pay by SEPA direct debit for our Frankfurt-hosted workspace?"],
+            ["pricing eu eur", "business plan price vat"],
+            region="EU", region_long="European Union", cur="EUR", cur_name="euros",
+            team="€19", business="€39",
+            tax="Prices exclude VAT; VAT is added at your country's rate unless you provide a valid VAT number, in which case reverse charge applies.",
+            dc="Frankfurt, Germany, with backups in Dublin",
+            payment="SEPA Direct Debit and cards are accepted."),
+          S("us",
+            ["What does the Team plan cost per user for a startup in Texas?",
+             "Is sales tax added to the price for American customers?",
+             "Can we pay for our Virginia-hosted workspace by ACH debit?"],
+            ["pricing usd", "us pricing sales tax"],
+            region="US", region_long="United States", cur="USD", cur_name="US dollars",
+            team="$20", business="$42",
+            tax="Prices exclude sales tax, which is added in the states where we are registered to collect it.",
+            dc="Ashburn, Virginia, with backups in Oregon",
+            payment="ACH debit and cards are accepted."))),
+    Pair("contacts-api", "api", "Contacts API v1 (api_key parameter, offset paging, deprecated) vs v2 (bearer header, cursors)",
+         "Contacts API reference ({ver})",
+         "The {ver} Contacts endpoints live under {base}. Authenticate by {auth}. "
+         "List contacts with GET {base}/contacts; results are paginated with {paging}, at most {maxpage} records per page. "
+         "Create a contact with POST {base}/contacts and a JSON body containing email, name and custom attributes. "
+         "Phone numbers are {phone}. {status}",
+         (S("v1",
+            ["When is the old contacts API being switched off?",
+             "How does offset paging work on the legacy contacts endpoints?",
+             "Does the version 1 contacts endpoint validate phone numbers?"],
+            ["v1 contacts api_key param", "contacts v1 offset limit"],
+            ver="v1", base="/v1", auth="passing the key in the api_key query parameter",
+            paging="the offset and limit parameters", maxpage="100",
+            phone="stored as free text without validation",
+            status="API v1 is deprecated and will be switched off on 30 June 2025; new integrations should use v2."),
+          S("v2",
+            ["What phone number format does the current contacts API expect?",
+             "How should a brand-new integration authenticate to the contacts endpoints?",
+             "What's the page size limit when listing contacts in the newest API version?"],
+            ["v2 contacts cursor", "contacts api e.164"],
+            ver="v2", base="/v2", auth="sending the key as a bearer token in the Authorization header",
+            paging="an opaque cursor returned in next_cursor", maxpage="200",
+            phone="validated and must use E.164 format, for example +14155550123",
+            status="API v2 is the current version and receives all new features."))),
+    Pair("webhook-signature", "api", "webhook signatures v1 (HMAC-SHA1, no timestamp) vs v2 (HMAC-SHA256 with timestamp)",
+         "Verifying webhook signatures ({scheme})",
+         "Every webhook request is signed so you can confirm it came from Harborline. "
+         "With {scheme}, the signature is sent in the {header} header. "
+         "Compute {algo} over {signed} using your endpoint's signing secret, then compare the result with the header value using a constant-time comparison. "
+         "{replay} {status}",
+         (S("v1",
+            ["Our old webhook endpoint uses SHA1, how do I check the signature?",
+             "Which header has the signature for legacy webhook endpoints?",
+             "Do the original webhook signatures protect against replayed requests?"],
+            ["webhook hmac sha1", "x-harborline-signature header"],
+            scheme="v1 signatures", header="X-Harborline-Signature",
+            algo="an HMAC-SHA1 hex digest", signed="the raw request body",
+            replay="v1 signatures carry no timestamp, so they do not protect against replayed requests.",
+            status="v1 signing is legacy and is only used by endpoints created before 2023."),
+          S("v2",
+            ["How do I protect my webhook receiver from replayed requests?",
+             "What string is signed with SHA-256 for webhooks?",
+             "Which header carries the timestamp for signed callbacks?"],
+            ["harborline-signature-256", "webhook signature timestamp"],
+            scheme="v2 signatures", header="Harborline-Signature-256",
+            algo="an HMAC-SHA256 hex digest",
+            signed="the value of the Harborline-Timestamp header, a full stop and the raw request body",
+            replay="Reject requests whose timestamp is more than five minutes old to prevent replay attacks.",
+            status="v2 signing is the default for all endpoints created since 2023."))),
+    Pair("postmortem-webhooks", "incidents", "Q3 2024 postmortem (Kafka rebalance, US delays) vs Q4 2024 (expired TLS certificate, EU failures)",
+         "Postmortem: webhook delivery {what}, {quarter} 2024",
+         "Summary: on {date}, webhook deliveries {impact} for {duration}. {scope} "
+         "Root cause: {cause}. Detection: {detect}. Resolution: {fix}. Follow-up actions: {followup}. "
+         "No data was lost; every affected event was delivered once service recovered.",
+         (S("q3",
+            ["What went wrong with Kafka during the August webhook slowdown?",
+             "Why were US webhooks delayed in the summer of 2024?",
+             "How many customers were hit by the Q3 2024 delivery incident?"],
+            ["postmortem q3 2024 webhooks", "kafka rebalance incident"],
+            what="delays", quarter="Q3", date="14 August 2024",
+            impact="were delayed by up to 40 minutes", duration="3 hours 12 minutes",
+            scope="About 18% of workspaces in the US region were affected.",
+            cause="a Kafka broker upgrade triggered a partition rebalance that stalled two delivery consumers",
+            detect="queue lag alerts fired 9 minutes after the rebalance",
+            fix="we restarted the stuck consumers and pinned the partition assignment",
+            followup="staged broker upgrades and a lag-based autoscaler"),
+          S("q4",
+            ["What caused the webhook outage in early November where nothing was delivered for almost two hours?",
+             "Was the expired certificate incident caught by your monitoring?",
+             "Which region lost webhook deliveries in Q4 2024?"],
+            ["q4 postmortem tls cert", "eu webhook outage november"],
+            what="failures", quarter="Q4", date="3 November 2024",
+            impact="failed entirely", duration="1 hour 47 minutes",
+            scope="All workspaces in the EU region were affected.",
+            cause="an expired TLS certificate on the outbound delivery proxy made every connection to customer endpoints fail",
+            detect="customer reports arrived before our alert, because failed deliveries were counted as retries",
+            fix="we renewed the certificate and replayed the failed events",
+            followup="certificate expiry monitoring and alerting on retry volume"))),
+    Pair("refund", "billing", "refund window: 14 days on monthly plans vs 30 days on annual plans",
+         "Refund policy for {kind} plans",
+         "If you are not satisfied, you can ask for a refund within {days} days of {start}. {scope} "
+         "Refunds go back to the original payment method and take 5 to 10 business days to appear. {partial} "
+         "Add-ons bought during the period are refunded on the same terms. "
+         "To request a refund, contact billing support from the workspace owner's e-mail address.",
+         (S("monthly",
+            ["We pay month to month, how long do we have to get our money back?",
+             "We are in our second month of paying monthly, can we still get our money back?",
+             "Is there a pro-rata refund for the unused days of this month?"],
+            ["refund 14d", "refund monthly plan"],
+            kind="monthly", days="14", start="the first payment",
+            scope="The policy covers the first month of a monthly subscription only; later monthly renewals are not refundable.",
+            partial="There are no partial refunds for unused days in a month."),
+          S("annual",
+            ["We renewed our yearly subscription by mistake, can we get a refund?",
+             "How many days do we have to ask for a refund on annual billing?",
+             "Are unused months refunded if we leave halfway through a yearly term?"],
+            ["refund 30 days annual", "annual renewal refund"],
+            kind="annual", days="30", start="the start of each annual term",
+            scope="The policy covers the first payment and every yearly renewal.",
+            partial="After 30 days unused months are not refunded, but you can switch off auto-renewal at any time."))),
+    Pair("sso-plan", "security", "SSO on Business (paid SAML add-on, no SCIM, not enforceable) vs Enterprise (included, OIDC, SCIM, enforced)",
+         "Single sign-on on the {plan} plan",
+         "On the {plan} plan, SAML 2.0 single sign-on {availability}. {protocols} {scim} {enforce} "
+         "Setup takes about 15 minutes with Okta, Microsoft Entra ID or Google Workspace.",
+         (S("business",
+            ["Does single sign-on cost extra if we're on Business?",
+             "We pay for the SSO add-on, can we make Okta login mandatory for all agents?",
+             "How are users created with SSO on the Business plan if there is no SCIM?"],
+            ["sso business add-on", "saml business plan price"],
+            plan="Business", availability="is available as a paid add-on at $4 per seat per month",
+            protocols="Only SAML is supported; OpenID Connect is not available.",
+            scim="Users are invited manually or created on first login (just-in-time provisioning); SCIM is not included.",
+            enforce="SSO can be offered as an option but cannot be enforced for all members."),
+          S("enterprise",
+            ["Is OIDC supported for single sign-on on Enterprise?",
+             "Do we get SCIM provisioning included with the top plan?",
+             "How do I disable password logins and make everyone use SSO?"],
+            ["sso enterprise scim", "enforce sso enterprise"],
+            plan="Enterprise", availability="is included at no extra cost",
+            protocols="Both SAML and OpenID Connect are supported.",
+            scim="SCIM 2.0 provisioning and deprovisioning are included.",
+            enforce="Admins can enforce SSO so that password sign-in is disabled for everyone except owners."))),
+    Pair("audit-plan", "security", "audit log on Business (90 days, CSV export) vs Enterprise (400 days, SIEM streaming and API)",
+         "Audit log on the {plan} plan",
+         "{plan} workspaces keep audit events for {days}. Events can be viewed and filtered in Settings › Security › Audit log. "
+         "{stream} Events older than the retention period are deleted permanently. {more}",
+         (S("business",
+            ["How long are audit events stored on the Business plan?",
+             "We're on Business, is our security log kept for a full year?",
+             "Is CSV the only way to download audit events on Business?"],
+            ["audit log retention 90 days", "business audit export csv"],
+            plan="Business", days="90 days",
+            stream="Exports are limited to CSV downloads of up to 10,000 events at a time.",
+            more="To keep events longer, download them regularly."),
+          S("enterprise",
+            ["Our security team wants audit events piped into Datadog automatically, is that possible?",
+             "How many days of audit history do Enterprise customers get?",
+             "Is there an API to pull audit events into our SIEM?"],
+            ["audit log siem stream", "audit retention 400 days"],
+            plan="Enterprise", days="400 days",
+            stream="Events can also be streamed in real time to Splunk, Datadog or an S3 bucket, and the Audit Log API returns them as JSON.",
+            more="Longer retention of up to 7 years is available as an add-on."))),
+    Pair("rate-limits", "api", "API rate limits: 100 requests/min on Free/Team/Business vs 1,000 on Enterprise",
+         "API rate limits: {tier}",
+         "Workspaces on {plans} can make {rpm} requests per minute to the REST API, with short bursts of up to {burst} requests per second. "
+         "{bulk} When you exceed the limit the API returns 429 with a Retry-After header. {raising}",
+         (S("standard",
+            ["How many API calls per minute can a Team workspace make?",
+             "Can support raise our request limit while we stay on Business?",
+             "What's the per-second burst allowance for the REST API on non-Enterprise plans?"],
+            ["rate limit 100 rpm", "team plan api limit"],
+            tier="Free, Team and Business", plans="the Free, Team and Business plans",
+            rpm="100", burst="20",
+            bulk="Bulk endpoints count each batch as one request.",
+            raising="Limits cannot be raised on these plans; upgrade to Enterprise for higher limits."),
+          S("enterprise",
+            ["Our contract includes a dedicated account manager, how many API requests per minute do we get?",
+             "Can our account manager increase the throttling threshold?",
+             "How many records per day can the dedicated bulk import endpoint handle?"],
+            ["enterprise rate limit", "bulk import 1m records"],
+            tier="Enterprise", plans="the Enterprise plan", rpm="1,000", burst="100",
+            bulk="Bulk endpoints count each batch as one request, and a dedicated bulk import endpoint processes up to 1 million records per day.",
+            raising="Limits can be raised further on request through your account manager."))),
+    Pair("chatops", "integrations", "Slack integration vs Microsoft Teams integration",
+         "{app} integration",
+         "Connect {app} to get Harborline notifications in {where}. An admin installs the app from {store} and picks which inbox events are posted. "
+         "Agents can reply to customers directly from {app} using {reply}. {extra} Notifications respect each member's quiet hours.",
+         (S("slack",
+            ["Can I answer customers from a Slack thread?",
+             "How do we turn a Slack Connect channel with a client into an inbox?",
+             "Which directory do we install the Harborline Slack app from?"],
+            ["slack notifications channel", "slack connect inbox"],
+            app="Slack", where="Slack channels", store="the Slack App Directory",
+            reply="the Reply button in the message thread",
+            extra="Shared channels with customers (Slack Connect) can be turned into a Harborline inbox."),
+          S("teams",
+            ["Our IT has to approve apps in Microsoft 365, what do they need to do for Harborline?",
+             "Can agents respond to chats from Teams?",
+             "Where do I install the Harborline app for Teams?"],
+            ["teams integration adaptive card", "ms teams notifications"],
+            app="Microsoft Teams", where="Teams channels", store="the Teams admin center or AppSource",
+            reply="an Adaptive Card reply form",
+            extra="Your Microsoft 365 admin may need to approve the app before members can use it."))),
+    Pair("push", "integrations", "mobile SDK push notifications: iOS (APNs .p8 key) vs Android (FCM)",
+         "Push notifications for your {platform} app",
+         "The Harborline mobile SDK can notify your app's users when an agent replies. For {platform}, {credential}. "
+         "Upload it in Settings › Channels › Mobile SDK › {platform}. {token} {extra}",
+         (S("ios",
+            ["Where do I upload the .p8 key for push notifications?",
+             "Do I need a Team ID for Apple push with your SDK?",
+             "Why don't push messages arrive on our development builds?"],
+            ["apns p8 upload", "ios push sdk"],
+            platform="iOS",
+            credential="create an APNs authentication key (.p8 file) in your Apple Developer account and note the Key ID and Team ID",
+            token="Register for remote notifications and pass the device token to Harborline.setPushToken() after login.",
+            extra="Development builds need the APNs sandbox environment selected."),
+          S("android",
+            ["What Firebase credentials do you need for push?",
+             "Which notification channel id does your SDK create?",
+             "Where do I hand the FCM registration token to your SDK in my Android app?"],
+            ["fcm push android", "google-services.json harborline"],
+            platform="Android",
+            credential="add Firebase Cloud Messaging to your project, download google-services.json and create a service account key for the FCM HTTP v1 API",
+            token="Pass the FCM registration token to Harborline.setPushToken() in onNewToken().",
+            extra="On Android 8 and later the SDK creates a notification channel with the id harborline_messages."))),
+    Pair("environments", "api", "sandbox (hl_test_ keys, not billed, reset every 30 days) vs production (hl_live_ keys, billed)",
+         "The {env} environment",
+         "The {env} environment {purpose}. Keys for it start with {prefix}. {billing} {data} {webhooks}",
+         (S("sandbox",
+            ["Can I test sending SMS without being charged?",
+             "Why did all our test data disappear after a month?",
+             "Are emails sent from the test environment delivered to real customers?"],
+            ["hl_test key", "sandbox reset"],
+            env="sandbox", purpose="is a separate copy of Harborline for building and testing integrations",
+            prefix="hl_test_",
+            billing="Nothing sent from the sandbox is billed, and SMS and e-mails are delivered only to verified test recipients.",
+            data="Sandbox data is reset every 30 days.",
+            webhooks="Webhooks in the sandbox are sent from sandbox.harborline.io."),
+          S("production",
+            ["What prefix do live keys have?",
+             "Which host do live webhooks come from so we can allow it in our firewall?",
+             "Is live customer data backed up, and how often?"],
+            ["production keys hl_live", "live webhook source host"],
+            env="production", purpose="is where your live customers and agents work",
+            prefix="hl_live_",
+            billing="Messages are billed against your plan and delivered to anyone.",
+            data="Production data is never reset and is backed up every hour.",
+            webhooks="Webhooks are sent from api.harborline.io; make sure your firewall allows our published IP ranges."))),
+    Pair("workspace-removal", "account", "deactivating a workspace (reversible for 60 days) vs deleting it (final after 7 days)",
+         "{Action} a workspace",
+         "{Acting} a workspace {effect}. {reversal} {billing} "
+         "Only the workspace owner can do this, from Settings › Workspace › Danger zone. {data}",
+         (S("deactivate",
+            ["We're pausing the business for a few months, can we suspend the account and come back later?",
+             "How long can a suspended workspace be restored?",
+             "Does billing stop while our workspace is switched off?"],
+            ["deactivate workspace 60 days", "pause workspace billing"],
+            Action="Deactivate", Acting="Deactivating",
+            effect="signs everyone out and stops all channels, but keeps your data",
+            reversal="You can reactivate it within 60 days from the owner's account and everything comes back as it was.",
+            billing="Billing pauses while the workspace is deactivated.",
+            data="After 60 days a deactivated workspace is deleted permanently."),
+          S("delete",
+            ["If I delete our workspace by accident, can support get it back?",
+             "How long do I have to cancel the removal of a workspace?",
+             "Do you keep backups after we permanently close our workspace?"],
+            ["delete workspace permanently", "cancel workspace deletion"],
+            Action="Delete", Acting="Deleting",
+            effect="schedules all conversations, contacts, settings and files for permanent removal",
+            reversal="For 7 days you can cancel the deletion; after that it cannot be undone, even by support.",
+            billing="The subscription is cancelled and no refund is issued for the remaining period.",
+            data="Backups are purged within 35 days of deletion."))),
+    Pair("seat-billing", "billing", "adding seats on monthly plans (charged immediately, prorated) vs annual plans (quarterly true-up)",
+         "Adding seats on a {kind} plan",
+         "When you add seats on a {kind} plan, {charge}. {timing} Removing seats {removal} "
+         "The seat price is the same as on the rest of your subscription.",
+         (S("monthly",
+            ["We pay monthly and just added three users, when are they charged?",
+             "If I remove seats on a monthly subscription, when does it apply?",
+             "We just hired two agents and we are not on a yearly contract, when will the extra seats show up on a bill?"],
+            ["add seats monthly prorated", "seat charge immediately"],
+            kind="monthly", charge="you are charged immediately for the remaining days of the current month",
+            timing="The new seats then renew with the rest of the subscription on your monthly billing date.",
+            removal="takes effect at the next monthly renewal."),
+          S("annual",
+            ["How does the quarterly true-up work for extra licenses?",
+             "Can I remove seats in the middle of our yearly contract?",
+             "We're on a yearly contract, when will we be invoiced for the new agents?"],
+            ["true-up annual seats", "annual plan add users"],
+            kind="annual", charge="you are not charged straight away; instead we run a quarterly true-up",
+            timing="At the end of each quarter we invoice the added seats, prorated for the rest of the annual term.",
+            removal="is only possible at the annual renewal."))),
+    Pair("2fa-method", "security", "two-factor with an authenticator app (30-second codes, works everywhere) vs SMS (10-minute codes, not available in some countries)",
+         "Two-factor authentication with {method}",
+         "Using {method} is one way to add a second step when signing in. {setup} Codes {expiry}. {availability} {security} "
+         "You can switch methods from Profile › Security.",
+         (S("app",
+            ["Which apps can I use to generate MFA codes?",
+             "Do the six-digit codes from Google Authenticator work when my phone has no signal?",
+             "Can I use 1Password for my two-factor codes?"],
+            ["2fa authenticator qr code", "totp 30 seconds"],
+            method="an authenticator app",
+            setup="Scan the QR code with an app such as Google Authenticator, 1Password or Authy and enter the six-digit code to confirm.",
+            expiry="change every 30 seconds and work offline",
+            availability="Authenticator apps work in every country.",
+            security="This is the method we recommend."),
+          S("sms",
+            ["Can I get my login code by text message instead?",
+             "My colleague in China never receives the 2FA text, why?",
+             "How long is a texted login code valid?"],
+            ["2fa sms code", "sms 2fa voip number"],
+            method="text message (SMS)",
+            setup="Enter your mobile number and the six-digit code we text you.",
+            expiry="are valid for 10 minutes",
+            availability="SMS codes cannot be delivered to numbers in some countries, including China and Iran, or to VoIP numbers.",
+            security="SMS is less secure because numbers can be hijacked through SIM swapping."))),
+    Pair("payment-method", "billing", "paying by credit card (all plans, automatic) vs bank transfer (large annual contracts, net 30)",
+         "Paying {how}",
+         "Paying {how} is available {who}. {process} {timing} {currency} "
+         "Receipts are e-mailed to billing contacts once payment is received.",
+         (S("card",
+            ["When does our card get charged for the renewal?",
+             "Which currency is my card charged in?",
+             "How quickly is an invoice marked paid when it is charged to a card?"],
+            ["pay by card automatic", "card charge renewal date"],
+            how="by credit card", who="on every plan",
+            process="The card on file is charged automatically on the renewal date.",
+            timing="Payment is immediate and the invoice is marked paid within seconds.",
+            currency="Cards are charged in the currency of your pricing region."),
+          S("bank",
+            ["Can we pay by wire instead of card?",
+             "Do you offer net 30 payment terms?",
+             "What reference should we put on a bank transfer to Harborline?"],
+            ["bank transfer invoice net 30", "wire reference number"],
+            how="by bank transfer", who="for annual Enterprise contracts and for annual Business subscriptions above $10,000",
+            process="We e-mail an invoice with our bank details and your unique reference number; include the reference on the transfer.",
+            timing="Invoices are payable within 30 days (net 30), and it can take two business days to match the payment.",
+            currency="Transfers in EUR, USD and GBP are accepted."))),
+    Pair("maintenance-region", "incidents", "maintenance window for the EU region (Sundays 02:00-04:00 CET) vs the US region (Saturdays 22:00-00:00 PT)",
+         "Maintenance windows for the {region} region",
+         "Planned maintenance for workspaces hosted in the {region} region happens {when}. "
+         "We announce windows with expected impact at least 72 hours ahead on status.harborline.io. "
+         "Most windows have no visible effect; when there is impact the API returns 503 with a Retry-After header. {dc}",
+         (S("eu",
+            ["When does maintenance happen for our workspace hosted in Germany?",
+             "Is planned downtime for Europe on Sunday night?",
+             "What are the maintenance hours in CET for EU customers?"],
+            ["maintenance eu sunday", "eu maintenance cet"],
+            region="EU", when="on Sundays between 02:00 and 04:00 CET",
+            dc="The EU region runs in Frankfurt."),
+          S("us",
+            ["What time is the weekly maintenance for American workspaces?",
+             "Does the US region have maintenance on Saturday evenings?",
+             "Is there planned downtime at the weekend for workspaces hosted in the States?"],
+            ["maintenance window us pacific", "us maintenance saturday"],
+            region="US", when="on Saturdays between 22:00 and 00:00 Pacific Time",
+            dc="The US region runs in Virginia."))),
+]
+
+# Older postmortems written in the same shape: unjudged distractors that make
+# "which quarter?" queries harder (same quarter, different year, or other subject).
+EXTRA_POSTMORTEMS: list[dict[str, str]] = [
+    dict(id="postmortem-2023q4", what="delays", quarter="Q4", year="2023", date="12 December 2023",
+         impact="were delayed by up to 25 minutes", duration="2 hours 5 minutes",
+         scope="About 6% of workspaces in the EU region were affected.",
+         cause="a database migration locked the delivery schedule table",
+         detect="synthetic webhook checks failed 4 minutes after the migration began",
+         fix="we aborted the migration and re-ran it in smaller batches",
+         followup="online schema migrations for delivery tables"),
+    dict(id="postmortem-2024q1", what="delays", quarter="Q1", year="2024", date="21 February 2024",
+         impact="were delayed by up to 15 minutes", duration="58 minutes",
+         scope="A small number of workspaces in both regions were affected.",
+         cause="a DNS resolver change increased lookup times for customer endpoints",
+         detect="p99 delivery latency alerts fired after 11 minutes",
+         fix="we rolled back the resolver change",
+         followup="resolver caching and a canary for network configuration"),
+    dict(id="postmortem-2024q2", what="failures", quarter="Q2", year="2024", date="9 May 2024",
+         impact="failed for endpoints behind one CDN provider", duration="2 hours 31 minutes",
+         scope="About 3% of workspaces in the US region were affected.",
+         cause="a new egress IP range had not been published, so customer firewalls rejected our connections",
+         detect="customers reported failures before our retry alert triggered",
+         fix="we moved deliveries back to the published IP range",
+         followup="publishing egress ranges 14 days before use"),
+]
+EXTRA_POSTMORTEM_TITLE = "Postmortem: webhook delivery {what}, {quarter} {year}"
+
+# Other unjudged pages that give the corpus the breadth of a real help center.
+FILLERS: list[tuple[str, str, str, str]] = [
+    ("misc-getting-started", "account", "Getting started with Harborline",
+     "Harborline brings e-mail, live chat, SMS and social messages into one shared inbox. Start by connecting a channel, invite your teammates and create a few saved replies for common questions. Most teams are answering customers within an hour of signing up."),
+    ("misc-shared-inbox", "account", "Working in the shared inbox",
+     "Every conversation has an assignee, a status (open, snoozed or closed) and optional tags. Use the left sidebar to switch between inboxes and saved views. Collision detection shows when a teammate is already typing a reply to the same customer."),
+    ("misc-saved-replies", "account", "Saved replies",
+     "Saved replies are reusable answers with placeholders such as the customer's first name. Type a forward slash in the composer to search them. Admins can share replies with the whole workspace or keep them private to one team."),
+    ("misc-tags", "account", "Tags and custom attributes",
+     "Tags label conversations for reporting and automation, while custom attributes store structured data on contacts, such as plan or company size. Attributes can be filled in by the API, by integrations or by agents."),
+    ("misc-reports", "account", "Reporting overview",
+     "Reports show conversation volume, first response time, resolution time and customer satisfaction. Filter by inbox, tag or agent and export any chart as CSV. Reports use the workspace time zone."),
+    ("misc-shortcuts", "account", "Keyboard shortcuts",
+     "Press ? anywhere to see every shortcut. Common ones: C to close a conversation, A to assign, S to snooze, R to reply and Ctrl+K to open the command palette."),
+    ("misc-browsers", "account", "Supported browsers",
+     "Harborline supports the two latest versions of Chrome, Edge, Firefox and Safari. Internet Explorer is not supported. Some features, such as desktop notifications, need browser permissions."),
+    ("misc-accessibility", "account", "Accessibility statement",
+     "We aim to meet WCAG 2.1 AA in the agent app and the chat widget. Everything can be used with a keyboard and a screen reader, and colours meet contrast requirements. Tell us about barriers at accessibility@harborline.io."),
+    ("misc-trust", "security", "Trust center and compliance",
+     "Harborline holds SOC 2 Type II and ISO 27001 certifications and signs data processing agreements with every customer. Subprocessors are listed on the Trust Center, and we announce changes 30 days in advance."),
+    ("misc-plans-compared", "billing", "Comparing Harborline plans",
+     "Free suits solo founders, Team adds shared inboxes and integrations, Business adds the audit log, custom roles and the SSO add-on, and Enterprise adds IP allowlisting, customer-managed keys and a dedicated account manager. Prices depend on your region."),
+    ("misc-glossary", "account", "Glossary",
+     "Workspace: your company's Harborline account. Inbox: a queue of conversations from one or more channels. Seat: a paid slot for an active member. Channel: a way customers reach you, such as e-mail, chat or SMS."),
+    ("misc-automation-rules", "integrations", "Automation rules",
+     "Rules run when a conversation is created or updated and can assign, tag, reply or close it. Conditions can check the channel, the customer's attributes or words in the message. Rules run in order from top to bottom."),
+    ("misc-csat", "account", "Customer satisfaction surveys",
+     "After a conversation closes, Harborline can ask the customer to rate the help they got. Ratings and comments appear in reports and on the conversation. Surveys are sent once per conversation and can be switched off per inbox."),
+    ("misc-whatsapp", "integrations", "WhatsApp channel",
+     "Connect a WhatsApp Business account to answer WhatsApp messages from the shared inbox. Outside the 24-hour customer service window only approved message templates can be sent. WhatsApp messages are counted separately from SMS."),
+]
+
+
+# ---------------------------------------------------------------------------
+# Rendering helpers
+# ---------------------------------------------------------------------------
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July",
+          "August", "September", "October", "November", "December"]
+
+MISC_CHANGES = [
+    "Dark mode contrast has been improved in the inbox.",
+    "Search now matches partial words in contact names.",
+    "The conversation list loads faster for large inboxes.",
+    "Fixed a bug where emoji in subject lines were cut off.",
+    "Ctrl+K now opens the command palette.",
+    "Saved replies can be organised in folders.",
+    "Reports can be scheduled to arrive weekly by e-mail.",
+    "Tags can now be renamed in bulk.",
+    "Fixed an issue where the chat widget flickered in Safari.",
+    "CSV exports now use UTF-8 with a byte order mark so Excel opens them correctly.",
+    "Agents can now snooze a conversation until a specific date.",
+    "The composer keeps drafts when you switch conversations.",
+    "Contact profiles show the customer's local time.",
+    "Fixed a rare crash in the Android app when opening large images.",
+    "Automation rules can now match on custom attributes.",
+    "Satisfaction survey comments are now searchable.",
+]
+
+ISSUE_LABELS = [("Symptom", "Fix"), ("Problem", "Solution"), ("What you see", "What to do"),
+                ("Issue", "Resolution"), ("Q", "A")]
+
+
+def cap(s: str) -> str:
+    return s[:1].upper() + s[1:]
+
+
+def lc_first(s: str) -> str:
+    """Lower-case the first letter unless the first word is an identifier or acronym."""
+    first = s.split(" ", 1)[0]
+    if any(c.isupper() or c.isdigit() or c == "_" for c in first[1:]):
+        return s
+    return s[:1].lower() + s[1:]
+
+
+def end(s: str) -> str:
+    s = s.rstrip()
+    return s if s[-1:] in ".?!" else s + "."
+
+
+def nav_leaf(nav: str) -> str:
+    return nav.split("›")[-1].strip()
+
+
+def example_command(cmd: str, rng: random.Random) -> str:
+    samples = {
+        "workspace_id": "ws_4821", "yyyy": "2024", "count": "12", "type": "eu_vat", "value": "DE123456789",
+        "invoice_id": "in_20240311_0042", "email": "dana@example.com", "code": "SPRING50", "amount": "500",
+        "label": "crm-sync", "list": "contacts:read,contacts:write", "key_id": "key_7Hq2", "duration": "48h",
+        "scope,...": "contacts:read", "resource": "contacts", "https-url": "https://hooks.example.com/hl",
+        "endpoint_id": "we_118", "time": "2024-05-01T00:00Z", "key": "3f6c1e2a", "request_id": "req_9ZkP1",
+        "name": "Acme Connector", "uri": "https://app.example.com/oauth/callback", "version": "2024-06",
+        "days": "7", "cidr": "203.0.113.0/24", "key-arn": "arn:aws:kms:eu-central-1:1111:key/abcd",
+        "email,...": "sam@example.com,lee@example.com", "role": "agent", "name_": "acme",
+        "slug": "acme-support", "old_email": "dana@old.example.com", "new_email": "dana@example.com",
+        "contact_id": "ct_5531", "event": "mention", "channel": "email", "tz": "Europe/Berlin",
+        "list_id": "8841", "conversation_id": "cv_77120", "issue_key": "SUP-412", "address": "ops@example.com",
+        "domain": "mail.example.com", "hostname": "help.example.com", "yyyy-mm": "2024-08",
+        "sev": "sev1", "incident_id": "inc_2024_081", "n": "365", "scope": "attachments",
+        "team|business": "business", "json|csv": "json",
+    }
+
+    def sub(m: re.Match[str]) -> str:
+        return samples.get(m.group(1), m.group(1).replace("-", "_"))
+
+    return re.sub(r"<([^>]+)>", sub, cmd)
+
+
+def render_steps(steps: tuple[str, ...], rng: random.Random) -> str:
+    style = rng.randrange(3)
+    if style == 0:
+        return "\n".join(f"{i}. {end(s)}" for i, s in enumerate(steps, 1))
+    if style == 1:
+        firsts = ["First,", "To begin,", "Start here:"]
+        mids = ["Next,", "Then", "After that,"]
+        lasts = ["Finally,", "Last,", "To finish,"]
+        out = []
+        for i, s in enumerate(steps):
+            if i == 0:
+                lead = rng.choice(firsts)
+            elif i == len(steps) - 1:
+                lead = rng.choice(lasts)
+            else:
+                lead = mids[(i - 1) % len(mids)]
+            out.append(f"{lead} {end(lc_first(s))}")
+        return " ".join(out)
+    body = "; ".join(lc_first(s).rstrip(".") for s in steps)
+    return f"Steps: {cap(body)}."
+
+
+def render_guide(t: Topic, title: str, rng: random.Random) -> str:
+    intro = rng.choice([
+        f"You can {t.task} from {t.nav}.",
+        f"Need to {t.task}? Follow the steps below.",
+        f"This article shows how to {t.task}.",
+        f"Admins often ask how to {t.task}. It only takes a minute.",
+        f"Here is how to {t.task} in {PRODUCT}.",
+        f"To {t.task}, use the {nav_leaf(t.nav)} page ({t.nav}).",
+    ])
+    facts = rng.sample(t.facts, 2)
+    note = rng.choice(["Note:", "Good to know:", "Tip:", "Keep in mind:", "Before you start:"])
+    parts = [intro]
+    if note == "Before you start:":
+        parts.append(f"{note} {facts[0]}")
+        parts.append(render_steps(t.steps, rng))
+    else:
+        parts.append(render_steps(t.steps, rng))
+        parts.append(f"{note} {facts[0]}")
+    if rng.random() < 0.5:
+        parts.append(facts[1])
+    closer = rng.choice([
+        f"If the steps above don't work, see the {rng.choice((t.noun,) + t.syns)} troubleshooting page.",
+        "Questions? Contact support from Help › Contact support.",
+        "",
+        f"Related: {t.titles[-1]}.",
+    ])
+    if closer:
+        parts.append(closer)
+    return "\n".join(parts)
+
+
+def render_trouble(t: Topic, rng: random.Random) -> tuple[str, str]:
+    title = rng.choice([
+        f"Troubleshooting {rng.choice((t.noun,) + t.syns)}",
+        f"{cap(t.noun)}: common problems",
+        t.issues[0][0],
+        f"{cap(t.noun)} not working? Start here",
+    ])
+    intro = rng.choice([
+        f"{cap(t.noun)} problems usually have one of the causes below; check them before contacting support.",
+        f"These are the issues we see most often when people try to {t.task}.",
+        "Most problems have a quick fix. Find yours below.",
+        f"Running into trouble? Here are the usual causes, starting with the most common.",
+    ])
+    left, right = rng.choice(ISSUE_LABELS)
+    issues = list(t.issues)
+    rng.shuffle(issues)
+    blocks = [f"{left}: {end(s)}\n{right}: {end(cap(f))}" for s, f in issues]
+    parts = [intro, *blocks]
+    parts.append(rng.choice(["Also worth knowing:", "Background:", "Remember:"]) + " " + rng.choice(t.facts))
+    parts.append(rng.choice([
+        "Still stuck? Send support the request ID and the time the problem started.",
+        f"If none of this helps, open a ticket and mention that you followed this checklist.",
+        "Contact support if the problem persists.",
+    ]))
+    return title, "\n".join(parts)
+
+
+def render_admin(t: Topic, rng: random.Random) -> tuple[str, str]:
+    head = re.split(r" <| --", t.cmd)[0]
+    title = rng.choice([f"Admin console: {head}", f"{head} (admin console command)",
+                        f"Console reference: {head}"])
+    intro = rng.choice([
+        f"Use this command to {t.task}.",
+        f"{cap(t.task)} from the {PRODUCT} admin console.",
+        f"Does the same as {t.nav} in the web app: {t.task}.",
+    ])
+    if rng.random() < 0.5:
+        opts = "Options:\n" + "\n".join(f"  {f}  {d}" for f, d in t.flags)
+    else:
+        opts = "Flags: " + "; ".join(f"{f} ({d})" for f, d in t.flags) + "."
+    parts = [f"Usage: hl {t.cmd}", intro, opts, rng.choice(t.facts),
+             f"Example: hl {example_command(t.cmd, rng)}"]
+    parts.append(rng.choice([
+        "The command prints a confirmation and writes an entry to the audit log.",
+        "Add --json to get machine-readable output.",
+        "Run it with --help to see every option.",
+        "",
+    ]))
+    return title, "\n".join(p for p in parts if p)
+
+
+def render_about(t: Topic, rng: random.Random) -> tuple[str, str]:
+    noun = rng.choice((t.noun,) + t.syns)
+    title = rng.choice([f"{cap(noun)}: how it works", f"{cap(noun)} explained", f"{cap(noun)} FAQ",
+                        f"{cap(noun)}: the details"])
+    facts = list(t.facts)
+    rng.shuffle(facts)
+    joins = ["", "Also, ", "In addition, ", ""]
+    body = " ".join(
+        (rng.choice(joins) + lc_first(f)) if i and rng.random() < 0.4 else f for i, f in enumerate(facts)
+    )
+    intro = rng.choice([
+        f"This page answers the questions admins ask most often about this part of {PRODUCT}.",
+        "A quick overview for workspace admins.",
+        "What you need to know, in short.",
+    ])
+    outro = rng.choice([f"You'll find the settings under {t.nav}.", f"Settings live in {t.nav}.",
+                        f"For step-by-step instructions see {t.titles[0]}."])
+    return title, f"{intro} {body}\n{outro}"
+
+
+def render_release(t: Topic, rng: random.Random) -> tuple[str, str]:
+    year = rng.choice([2023, 2024])
+    month = rng.randrange(12)
+    day = rng.randrange(1, 29)
+    title = rng.choice([f"Release notes: {MONTHS[month]} {day}, {year}",
+                        f"What's new in {PRODUCT}, {MONTHS[month]} {year}",
+                        f"Product update {year}-{month + 1:02d}-{day:02d}"])
+    items = [t.change, *rng.sample(MISC_CHANGES, 2)]
+    rng.shuffle(items)
+    lines = "\n".join(f"- {x}" for x in items)
+    return title, f"{rng.choice(['This release includes:', 'Changes in this release:', 'Highlights:'])}\n{lines}"
+
+
+# ---------------------------------------------------------------------------
+# Typos
+# ---------------------------------------------------------------------------
+
+_ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
+_POS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
+
+
+def _neighbours(c: str) -> list[str]:
+    if c not in _POS:
+        return []
+    r, i = _POS[c]
+    out = []
+    for dr in (-1, 0, 1):
+        rr = r + dr
+        if 0 <= rr < len(_ROWS):
+            for di in ((-1, 1) if dr == 0 else (0, 1) if dr < 0 else (-1, 0)):
+                j = i + di
+                if 0 <= j < len(_ROWS[rr]):
+                    out.append(_ROWS[rr][j])
+    return out
+
+
+def _typo_word(w: str, rng: random.Random) -> str:
+    ops = ["delete", "swap", "neighbour", "vowels"]
+    weights = [3, 3, 3, 1.5 if sum(c in "aeiou" for c in w[1:]) >= 2 and len(w) >= 5 else 0]
+    op = rng.choices(ops, weights)[0]
+    if op == "delete":
+        i = rng.randrange(1, len(w))
+        return w[:i] + w[i + 1:]
+    if op == "swap":
+        i = rng.randrange(1, len(w) - 1)
+        return w[:i] + w[i + 1] + w[i] + w[i + 2:]
+    if op == "neighbour":
+        idx = [i for i in range(1, len(w)) if _neighbours(w[i].lower())]
+        i = rng.choice(idx)
+        sub = rng.choice(_neighbours(w[i].lower()))
+        return w[:i] + (sub.upper() if w[i].isupper() else sub) + w[i + 1:]
+    return w[0] + "".join(c for c in w[1:] if c.lower() not in "aeiou")
+
+
+def make_typo(text: str, rng: random.Random) -> str:
+    """Corrupt one or two words the way people mistype into a search box."""
+    spans = [m.span() for m in re.finditer(r"[A-Za-z]{4,}", text)]
+    n = 1 if len(spans) == 1 or rng.random() < 0.7 else 2
+    chosen = sorted(rng.sample(spans, n), reverse=True)
+    out = text
+    for a, b in chosen:
+        word = out[a:b]
+        new = _typo_word(word, rng)
+        for _ in range(5):
+            if new != word:
+                break
+            new = _typo_word(word, rng)
+        out = out[:a] + new + out[b:]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Assembly
+# ---------------------------------------------------------------------------
+
+KIND_BY_PREFIX = {"!t": "trouble", "!c": "about", "!g": "guide", "!a": "admin"}
+
+
+@dataclass
+class Built:
+    docs: list[dict] = field(default_factory=list)
+    queries: list[dict] = field(default_factory=list)
+    qrels: dict[str, dict[str, int]] = field(default_factory=dict)
+    split: dict[str, str] = field(default_factory=dict)
+
+
+def _doc(built: Built, doc_id: str, title: str, text: str, meta: dict) -> None:
+    built.docs.append({"_id": doc_id, "title": title, "text": text, "metadata": meta})
+
+
+def _parse_target(q: str, default: str) -> tuple[str, str]:
+    head = q[:2]
+    if head in KIND_BY_PREFIX and q[2:3] == " ":
+        return KIND_BY_PREFIX[head], q[3:]
+    return default, q
+
+
+def build(seed: int = DEFAULT_SEED) -> Built:
+    rng = random.Random(seed)
+    built = Built()
+    raw_queries: list[tuple[str, dict, dict[str, int]]] = []
+
+    for t in TOPICS:
+        ids = {k: f"{t.id}-{k}" for k in ("guide", "trouble", "admin", "about", "release")}
+        base = {"class": t.cls, "topic": t.id}
+        _doc(built, ids["guide"], t.titles[0], render_guide(t, t.titles[0], rng),
+             {**base, "doc_type": "guide", "source": "help-center"})
+        title, text = render_trouble(t, rng)
+        _doc(built, ids["trouble"], title, text, {**base, "doc_type": "troubleshooting", "source": "help-center"})
+        title, text = render_admin(t, rng)
+        _doc(built, ids["admin"], title, text, {**base, "doc_type": "admin-command", "source": "admin-console"})
+        title, text = render_about(t, rng)
+        _doc(built, ids["about"], title, text, {**base, "doc_type": "about", "source": "help-center"})
+        title, text = render_release(t, rng)
+        _doc(built, ids["release"], title, text, {**base, "doc_type": "release-note", "source": "release-notes"})
+
+        for segment, items, default in (("docs-site", t.q_nl, "guide"), ("admin-tool", t.q_kw, "admin")):
+            for q in items:
+                kind, text = _parse_target(q, default)
+                rel = {ids[kind]: 2}
+                if kind == "trouble":
+                    rel[ids["guide"]] = 1
+                else:
+                    for other in ("guide", "admin", "about"):
+                        if other != kind:
+                            rel[ids[other]] = 1
+                raw_queries.append((text, {"segment": segment, "class": t.cls, "topic": t.id,
+                                           "intent": kind}, rel))
+
+    for p in PAIRS:
+        a, b = p.sides
+        for side, other in ((a, b), (b, a)):
+            doc_id, other_id = f"{p.id}-{side.name}", f"{p.id}-{other.name}"
+            _doc(built, doc_id, p.title.format(**side.slots), p.text.format(**side.slots),
+                 {"class": p.cls, "topic": p.id, "doc_type": "postmortem" if p.id.startswith("postmortem")
+                  else "reference", "source": "status" if p.cls == "incidents" else "help-center",
+                  "pair": p.id, "variant": side.name, "near_duplicate_of": other_id, "detail": p.detail})
+            for segment, items in (("docs-site", side.q_nl), ("admin-tool", side.q_kw)):
+                for text in items:
+                    raw_queries.append((text, {"segment": segment, "class": p.cls, "topic": p.id,
+                                               "intent": "pair", "pair": p.id, "variant": side.name,
+                                               "hard_negative": other_id}, {doc_id: 2}))
+
+    for pm in EXTRA_POSTMORTEMS:
+        slots = {**pm, "year": pm["year"]}
+        text = PAIRS[3].text.format(**slots)
+        _doc(built, pm["id"], EXTRA_POSTMORTEM_TITLE.format(**slots), text,
+             {"class": "incidents", "topic": "postmortem-webhooks", "doc_type": "postmortem", "source": "status"})
+    for doc_id, cls, title, text in FILLERS:
+        _doc(built, doc_id, title, text, {"class": cls, "topic": doc_id, "doc_type": "article",
+                                          "source": "help-center"})
+
+    texts = [q[0] for q in raw_queries]
+    dupes = sorted({x for x in texts if texts.count(x) > 1})
+    if dupes:
+        raise SystemExit(f"duplicate query texts in the topic sheets: {dupes}")
+
+    # Typos: a fixed share of all queries, most of them in the admin-tool segment.
+    n_typo = round(TYPO_SHARE * len(raw_queries))
+    n_admin = round(n_typo * TYPO_ADMIN_SHARE_OF_TYPOS)
+    by_seg: dict[str, list[int]] = {"admin-tool": [], "docs-site": []}
+    for i, (text, meta, _) in enumerate(raw_queries):
+        if re.search(r"[A-Za-z]{4,}", text):
+            by_seg[meta["segment"]].append(i)
+    typo_idx = set(rng.sample(by_seg["admin-tool"], n_admin)) | set(rng.sample(by_seg["docs-site"], n_typo - n_admin))
+    seen = set(texts)
+    queries: list[tuple[str, dict, dict[str, int]]] = []
+    for i, (text, meta, rel) in enumerate(raw_queries):
+        if i in typo_idx:
+            noisy = make_typo(text, rng)
+            while noisy in seen or noisy == text:
+                noisy = make_typo(text, rng)
+            seen.add(noisy)
+            meta = {**meta, "typo": True, "clean_text": text}
+            text = noisy
+        else:
+            meta = {**meta, "typo": False}
+        queries.append((text, meta, rel))
+
+    # Splits, stratified by segment and typo so every split has the same mix.
+    order = list(range(len(queries)))
+    strata: dict[tuple[str, bool], list[int]] = {}
+    for i in order:
+        strata.setdefault((queries[i][1]["segment"], queries[i][1]["typo"]), []).append(i)
+    split_of: dict[int, str] = {}
+    for key in sorted(strata):
+        members = strata[key]
+        rng.shuffle(members)
+        n_test = round(len(members) * TEST_SHARE)
+        n_dev = round(len(members) * DEV_SHARE)
+        for j, i in enumerate(members):
+            split_of[i] = "test" if j < n_test else "dev" if j < n_test + n_dev else "train"
+
+    for i, (text, meta, rel) in enumerate(queries):
+        qid = f"q{i + 1:04d}"
+        built.queries.append({"_id": qid, "text": text, "metadata": {**meta, "split": split_of[i]}})
+        built.qrels[qid] = rel
+        built.split[qid] = split_of[i]
+    built.docs.sort(key=lambda d: d["_id"])
+    return built
+
+
+def write(built: Built, out: Path) -> list[Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "qrels").mkdir(exist_ok=True)
+    written = []
+
+    def dump(path: Path, rows: list[dict]) -> None:
+        with path.open("w", encoding="utf-8", newline="\n") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        written.append(path)
+
+    dump(out / "corpus.jsonl", built.docs)
+    dump(out / "queries.jsonl", built.queries)
+    for split in ("test", "train", "dev"):
+        path = out / "qrels" / f"{split}.tsv"
+        with path.open("w", encoding="utf-8", newline="\n") as fh:
+            fh.write("query-id\tcorpus-id\tscore\n")
+            for qid, rel in built.qrels.items():
+                if built.split[qid] != split:
+                    continue
+                for doc_id, score in sorted(rel.items(), key=lambda kv: (-kv[1], kv[0])):
+                    fh.write(f"{qid}\t{doc_id}\t{score}\n")
+        written.append(path)
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output folder (default: %(default)s)")
+    ap.add_argument("--seed", type=int, default=DEFAULT_SEED, help="random seed (default: %(default)s)")
+    ap.add_argument("--check", action="store_true",
+                    help="do not write; exit 1 if the files in --out differ from a fresh build")
+    args = ap.parse_args(argv)
+    built = build(args.seed)
+    if args.check:
+        with tempfile.TemporaryDirectory() as tmp:
+            fresh = write(built, Path(tmp))
+            stale = [p.relative_to(tmp) for p in fresh
+                     if not (args.out / p.relative_to(tmp)).is_file()
+                     or (args.out / p.relative_to(tmp)).read_bytes() != p.read_bytes()]
+        if stale:
+            print(f"stale demo files in {args.out}: {', '.join(map(str, stale))}; "
+                  f"run python scripts/build_demo_data.py", file=sys.stderr)
+            return 1
+        print(f"{args.out} is up to date")
+        return 0
+    paths = write(built, args.out)
+    n_split = {s: sum(1 for v in built.split.values() if v == s) for s in ("test", "train", "dev")}
+    print(f"wrote {len(built.docs)} documents, {len(built.queries)} queries "
+          f"({n_split}) to {args.out} ({sum(p.stat().st_size for p in paths):,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

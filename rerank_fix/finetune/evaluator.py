@@ -182,7 +182,8 @@ class DevRerankEvaluator(_evaluator_base()):  # type: ignore[misc]
         result = {m: float(evaluation.overall.metrics[m].mean) for m in self.metrics}
         scores = np.array([s for items in run.results.values() for _, s in items[:self.depth]], dtype=float)
         result["score_std"] = float(scores.std()) if len(scores) else 0.0
-        if len(scores) > 1 and result["score_std"] < COLLAPSE_STD:
+        # A fresh head scores everything alike by construction; only a trained model can collapse.
+        if steps > 0 and len(scores) > 1 and result["score_std"] < COLLAPSE_STD:
             logger.warning("dev scores have collapsed (std %.2e over %d pairs): the model scores every pair "
                            "alike. Usually the learning rate is too high (FlagEmbedding issue #858); lower it "
                            "and keep warmup.", result["score_std"], len(scores))

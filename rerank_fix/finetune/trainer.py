@@ -2,6 +2,7 @@
 evaluation with best-checkpoint selection and early stopping, gap-free logs and a training curve."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -120,7 +121,8 @@ class RunCallback(_callback_base()):  # type: ignore[misc]
             append_log(self.run_dir / EVAL_LOG, {
                 "step": step, "epoch": round(state.epoch or 0.0, 6),
                 "metrics": {k.removeprefix("eval_"): v for k, v in metrics.items()
-                            if isinstance(v, (int, float)) and not k.endswith(("_runtime", "_per_second"))},
+                            if isinstance(v, (int, float)) and k.startswith("eval_")
+                            and not k.endswith(("_runtime", "_per_second"))},
                 "strata": strata})
         if self.best_metric is None or value > self.best_metric:
             improved_from = self.best_metric
@@ -231,6 +233,18 @@ def check_run_folder(cfg: "FinetuneConfig", resume: bool) -> Path | None:
     return checkpoint
 
 
+def _checkpointing_args(args_cls, enabled: bool) -> dict[str, Any]:
+    """transformers 5 renamed gradient checkpointing to activation checkpointing; older versions lack the new name."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(args_cls)}
+    prefix = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
+    if not enabled:
+        return {}
+    # Non-reentrant checkpointing works with frozen inputs and DDP; the reentrant default warns on both.
+    return {prefix: True, f"{prefix}_kwargs": {"use_reentrant": False}}
+
+
 def _training_args(cfg: "FinetuneConfig", ckpt_dir: Path, resuming: bool, show_progress: bool):
     import torch
     from sentence_transformers.cross_encoder import CrossEncoderTrainingArguments
@@ -256,8 +270,7 @@ def _training_args(cfg: "FinetuneConfig", ckpt_dir: Path, resuming: bool, show_p
         max_grad_norm=tc.max_grad_norm,
         bf16=bf16,
         fp16=fp16,
-        gradient_checkpointing=tc.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False} if tc.gradient_checkpointing else None,
+        **_checkpointing_args(CrossEncoderTrainingArguments, tc.gradient_checkpointing),
         optim=tc.optim,
         save_strategy="steps",
         save_steps=tc.save_steps,
@@ -363,9 +376,10 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
     trainer_cls.group_sampler = sampler
     trainer = trainer_cls(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator,
                           callbacks=[callback])
-    _quiet_libraries()
+    _replace_progress_callback(trainer, show_progress and main)
     train_started = time.time()
-    output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
+    with _quiet_saves():
+        output = trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint is not None else None)
     train_seconds = time.time() - train_started
     global_step = trainer.state.global_step
 
@@ -393,10 +407,32 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
     return FinetuneResult(run_dir, model_dir, global_step, callback.best_step, callback.best_metric, summary)
 
 
-def _quiet_libraries() -> None:
-    import transformers
+def _replace_progress_callback(trainer: Any, show_progress: bool) -> None:
+    """Keep the step progress bar, drop the per-step dict printing (the loss log and our messages say it)."""
+    from transformers.trainer_callback import PrinterCallback, ProgressCallback
 
-    transformers.logging.set_verbosity_warning()
+    class StepProgress(ProgressCallback):
+        def on_log(self, args, state, control, logs=None, **kwargs):
+            return None
+
+    trainer.remove_callback(ProgressCallback)
+    trainer.remove_callback(PrinterCallback)
+    if show_progress:
+        trainer.add_callback(StepProgress())
+
+
+@contextlib.contextmanager
+def _quiet_saves():
+    """No 'Writing model shards' bar at every checkpoint; restored afterwards for the caller's own use."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _summary(cfg, run_dir, model_dir, origin, n_params, data_stats, dev_setup, callback, global_step, metrics,

@@ -23,10 +23,16 @@ STOPWORDS = frozenset(
 def _stemmer():
     try:
         import Stemmer  # PyStemmer: the Snowball stemmer that bm25s recommends
-
-        return Stemmer.Stemmer("english").stemWord
     except ImportError:  # stemming is an optional improvement, not a requirement
         return None
+    stem_word = Stemmer.Stemmer("english").stemWord
+    # A corpus repeats words endlessly; memoising the stem halves tokenization time.
+    return lru_cache(maxsize=200_000)(stem_word)
+
+
+def _is_compound(raw: str) -> bool:
+    return "_" in raw or not (raw.islower() or raw.isupper() or raw.isdigit()) or (
+        any(c.isdigit() for c in raw) and not raw.isdigit())
 
 
 def split_identifier(token: str) -> list[str]:
@@ -55,7 +61,7 @@ def tokenize(text: str, *, stem: bool = True, stopwords: frozenset[str] | None =
     for match in _WORD.finditer(text):
         raw = match.group(0).replace("'", "")
         words = [raw.lower()]
-        if split_identifiers:
+        if split_identifiers and _is_compound(raw):
             parts = split_identifier(raw)
             if len(parts) > 1:
                 words.extend(p.lower() for p in parts)

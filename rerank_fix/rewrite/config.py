@@ -119,7 +119,7 @@ class SpellConfig(_Strict):
     """Settings of the offline spell backend; see :class:`~rerank_fix.rewrite.spell.SpellSettings`."""
 
     max_edit_distance: int = Field(default=2, ge=1, le=3)
-    short_word_len: int = Field(default=4, ge=1)
+    short_word_len: int = Field(default=7, ge=1)
     min_word_len: int = Field(default=3, ge=1)
     candidate_min_count: int = Field(default=1, ge=1)
     rare_word_max_count: int = Field(default=3, ge=0)
@@ -128,6 +128,9 @@ class SpellConfig(_Strict):
     context_weight: float = Field(default=1.0, ge=0.0)
     prefix_length: int = Field(default=7, ge=4)
     protected_words: tuple[str, ...] = ()
+    keep_names: bool = True
+    english_known_words: bool = True
+    english_min_count: int = Field(default=1_000_000, ge=1)
 
 
 class OpenAIConfig(_Strict):

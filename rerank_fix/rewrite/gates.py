@@ -51,6 +51,7 @@ class OOVTypoGate:
         min_oov: How many out-of-vocabulary words make a query typo-heavy.
         max_count: Words seen this often or less count as out of vocabulary.
         min_word_len: Shorter words are ignored (acronyms, particles).
+        known_words: Words that never count as typos although the corpus lacks them (e.g. common English).
 
     Example:
         >>> vocab = Vocabulary.from_texts(["goldfish grow in ponds"])
@@ -59,16 +60,19 @@ class OOVTypoGate:
         (True, False)
     """
 
-    def __init__(self, vocabulary: Vocabulary, min_oov: int = 1, max_count: int = 0, min_word_len: int = 3) -> None:
+    def __init__(self, vocabulary: Vocabulary, min_oov: int = 1, max_count: int = 0, min_word_len: int = 3,
+                 known_words: Collection[str] = frozenset()) -> None:
         if min_oov < 1:
             raise ConfigError(f"gate.min_oov must be at least 1, got {min_oov}")
         self.vocabulary = vocabulary
         self.min_oov = min_oov
         self.max_count = max_count
         self.min_word_len = min_word_len
+        self.known_words = frozenset(w.lower() for w in known_words)
 
     def __call__(self, query: Any) -> bool:
-        oov = self.vocabulary.oov_words(_text(query), self.min_word_len, self.max_count)
+        oov = [w for w in self.vocabulary.oov_words(_text(query), self.min_word_len, self.max_count)
+               if w.lower() not in self.known_words]
         return len(oov) >= self.min_oov
 
     def __repr__(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from rerank_fix.errors import ConfigError
@@ -18,7 +19,8 @@ class SpellSettings:
     Args:
         max_edit_distance: Largest Damerau-Levenshtein distance for a correction (words longer than
             ``short_word_len``).
-        short_word_len: Words up to this length get at most one edit; short words have many neighbours.
+        short_word_len: Words up to this length get at most one edit: short words have many neighbours two
+            edits away, most of them wrong.
         min_word_len: Shorter words (``rn``, ``us``) are never touched.
         candidate_min_count: A word must occur this often in the corpus to be offered as a correction.
         rare_word_max_count: A word seen in the corpus at most this often may still be a typo (corpora contain
@@ -29,14 +31,20 @@ class SpellSettings:
         context_weight: Weight of how often the candidate follows/precedes its neighbours in the corpus.
         prefix_length: symspellpy's prefix length (memory/speed trade-off; 7 is its default).
         protected_words: Extra words never changed (lower case), e.g. product names.
+        keep_names: Leave capitalised words after the first alone (``Galliformes``, ``Jamaica``): mid-query capitals
+            mark names, which a corpus often lacks.
+        english_known_words: Also leave alone common English words the corpus lacks ("what", "enter" in a small
+            corpus), using the word-frequency list shipped with symspellpy. Corrections still come from the corpus.
+        english_min_count: How common (count in that list) an English word must be to be left alone; the
+            default keeps about 22,000 words and skips the list's rare entries, many of which look like typos.
 
     Example:
         >>> SpellSettings(max_edit_distance=1).short_word_len
-        4
+        7
     """
 
     max_edit_distance: int = 2
-    short_word_len: int = 4
+    short_word_len: int = 7
     min_word_len: int = 3
     candidate_min_count: int = 1
     rare_word_max_count: int = 3
@@ -45,6 +53,9 @@ class SpellSettings:
     context_weight: float = 1.0
     prefix_length: int = 7
     protected_words: tuple[str, ...] = ()
+    keep_names: bool = True
+    english_known_words: bool = True
+    english_min_count: int = 1_000_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_edit_distance <= 3:
@@ -56,6 +67,21 @@ class SpellSettings:
                               f"({self.max_edit_distance})")
         if self.rare_word_ratio <= 1:
             raise ConfigError(f"spell.rare_word_ratio must be above 1, got {self.rare_word_ratio}")
+
+
+@lru_cache(maxsize=4)
+def english_words(min_count: int = 1_000_000) -> frozenset[str]:
+    """Common English words from symspellpy's frequency list (82,765 words with corpus counts)."""
+    from importlib.resources import files
+
+    words = set()
+    resource = files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
+    with resource.open("r", encoding="utf-8") as handle:
+        for line in handle:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) >= min_count:
+                words.add(parts[0].lower())
+    return frozenset(words)
 
 
 @dataclass(frozen=True)
@@ -105,6 +131,8 @@ class SpellRewriter:
         self.settings = settings or SpellSettings()
         self._verbosity_all = Verbosity.ALL
         self._protected = {w.lower() for w in self.settings.protected_words}
+        self._english = english_words(self.settings.english_min_count) if self.settings.english_known_words \
+            else frozenset()
         self._symspell = SymSpell(max_dictionary_edit_distance=self.settings.max_edit_distance,
                                   prefix_length=self.settings.prefix_length)
         for word, count in vocabulary.counts.items():
@@ -140,7 +168,9 @@ class SpellRewriter:
         for i, span in enumerate(spans):
             word = span.text.lower()
             chosen = word
-            if len(word) >= s.min_word_len and word not in self._protected and not span.text.isupper():
+            is_name = s.keep_names and i > 0 and span.text[:1].isupper()
+            if (len(word) >= s.min_word_len and word not in self._protected and not span.text.isupper()
+                    and not is_name and word not in self._english):
                 candidates = self._candidates(word)
                 if candidates:
                     following = spans[i + 1].text.lower() if i + 1 < len(spans) else None

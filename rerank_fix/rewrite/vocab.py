@@ -32,7 +32,7 @@ class WordSpan:
 def is_protected_chunk(chunk: str) -> bool:
     """True for whitespace-separated chunks that are ids, numbers or code, not words.
 
-    ``14d``, ``v2``, ``ww1``, ``snake_case``, ``camelCase``, ``AML``, ``foo.bar``, ``a/b``, ``x@y`` are
+    ``14d``, ``v2``, ``ww1``, ``snake_case``, ``camelCase``, ``AML``, ``EMAs``, ``foo.bar``, ``a/b``, ``x@y`` are
     protected; ``goldfish``, ``medicare's``, ``well-known`` and ``define?`` are not.
     """
     core = chunk.strip("\"'`()[]{}<>,;:!?.")
@@ -42,8 +42,8 @@ def is_protected_chunk(chunk: str) -> bool:
         return True
     if _CAMEL_RE.match(core):
         return True
-    letters = [ch for ch in core if ch.isalpha()]
-    if len(letters) >= 2 and all(ch.isupper() for ch in letters):
+    # Acronyms, also plural or mixed-case ones: AML, EMAs, MPCs, iOS.
+    if sum(ch.isupper() for ch in core) >= 2:
         return True
     return bool(_CODE_CHARS_RE.search(core))
 

@@ -131,3 +131,13 @@ def test_bad_settings():
         SpellSettings(max_edit_distance=5)
     with pytest.raises(ConfigError, match="prefix_length"):
         SpellSettings(max_edit_distance=3, prefix_length=3)
+
+
+def test_common_english_words_missing_from_a_small_corpus_are_kept(vocab):
+    assert vocab.count("what") == 0 and vocab.count("enter") == 0
+    with_english = SpellRewriter(vocab)
+    corpus_only = SpellRewriter(vocab, SpellSettings(english_known_words=False))
+    assert with_english.correct("what is wifj vs bluetooth") == "what is wifi vs bluetooth"
+    # Without the English list a small corpus turns "what" into its nearest corpus word.
+    assert corpus_only.correct("what is wifj vs bluetooth") != "what is wifi vs bluetooth"
+    assert corpus_only.correct("what is wifj vs bluetooth").endswith("wifi vs bluetooth")

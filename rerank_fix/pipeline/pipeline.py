@@ -1,0 +1,359 @@
+"""Executing one pipeline: ``[rewrite] -> dense | bm25 | rrf -> [rerank ...]``, plus its latency probe."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
+
+from rerank_fix.data.types import Query
+from rerank_fix.errors import ConfigError
+from rerank_fix.fuse.rrf import reciprocal_rank_fusion
+from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, RerankStage, RewriteStage, RRFStage,
+                                        stage_key)
+from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_rrf, fusion_grid
+from rerank_fix.pipeline.workspace import Workspace, texts_key
+from rerank_fix.retrieve.run import Run
+
+if TYPE_CHECKING:
+    from rerank_fix.rewrite.stage import RewriteOutput
+
+logger = logging.getLogger("rerank_fix.pipeline")
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (numpy's default); NaN for no values."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * q / 100.0
+    lo, hi = math.floor(pos), math.ceil(pos)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+@dataclass
+class LatencyStats:
+    """Per-query latency of one stage (or of a whole pipeline) in milliseconds.
+
+    Args:
+        p50 / p95: Percentiles over the probed queries.
+        n: Queries probed; 0 when the probe was off and ``p50 = p95`` is the batch time per query.
+        amortised: True when the figure is batch time divided by queries, not a per-query measurement.
+    """
+
+    p50: float
+    p95: float
+    n: int
+    amortised: bool = False
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> "LatencyStats":
+        return cls(percentile(values, 50), percentile(values, 95), len(values))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"p50_ms": round(self.p50, 3), "p95_ms": round(self.p95, 3), "n": self.n, "amortised": self.amortised}
+
+
+@dataclass
+class StageTrace:
+    """What one stage did in the batch run, and its per-query latency from the probe.
+
+    Args:
+        label: Display name, e.g. ``rrf(dense,bm25)`` or ``rerank(minilm-quick@50)``.
+        kind: Stage kind.
+        seconds: Wall time of the batch computation (when it was computed, even if this pipeline reused it).
+        cached: True when this pipeline reused a result another pipeline computed.
+        info: Stage details (tuned values, rewrite counts, model path ...).
+        latency_ms: ``query_id -> ms`` from the one-query-at-a-time probe.
+    """
+
+    label: str
+    kind: str
+    seconds: float
+    cached: bool
+    info: dict[str, Any] = field(default_factory=dict)
+    latency_ms: dict[str, float] = field(default_factory=dict)
+    n_queries: int = 0
+
+    def latency(self) -> LatencyStats:
+        if self.latency_ms:
+            return LatencyStats.of(list(self.latency_ms.values()))
+        per_query = self.seconds * 1000 / max(1, self.n_queries)
+        return LatencyStats(per_query, per_query, 0, amortised=True)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"label": self.label, "kind": self.kind, "batch_seconds": round(self.seconds, 3),
+                "reused": self.cached, "latency": self.latency().as_dict(), "info": self.info}
+
+
+@dataclass
+class PipelineOutput:
+    """A pipeline's run over the evaluation queries and its stage traces."""
+
+    name: str
+    run: Run
+    stages: list[StageTrace]
+    info: dict[str, Any] = field(default_factory=dict)
+    # The input run and the query texts of each stage, for the latency probe.
+    stage_inputs: list[Any] = field(default_factory=list, repr=False)
+
+    def total_latency(self) -> LatencyStats:
+        probed = [s.latency_ms for s in self.stages if s.latency_ms]
+        if probed and len(probed) == len(self.stages):
+            common = set.intersection(*(set(p) for p in probed))
+            return LatencyStats.of([sum(p[q] for p in probed) for q in common])
+        per_query = sum(s.latency().p50 for s in self.stages)
+        return LatencyStats(per_query, per_query, 0, amortised=True)
+
+    def per_query_total_ms(self) -> dict[str, float]:
+        probed = [s.latency_ms for s in self.stages]
+        if not probed or not all(probed):
+            return {}
+        common = set.intersection(*(set(p) for p in probed))
+        return {q: sum(p[q] for p in probed) for q in common}
+
+
+@dataclass
+class TuningContext:
+    """What cross-validated stages need: judgements and the folds (never the fold they score)."""
+
+    qrels: Mapping[str, Mapping[str, int]]
+    folds: list[list[str]]
+    default_folds: int
+    seed: int
+    groups: Mapping[str, str] | None = None
+
+    def folds_for(self, n_folds: int | None) -> list[list[str]]:
+        if n_folds is None or n_folds == len(self.folds):
+            return self.folds
+        from rerank_fix.pipeline.tuning import make_folds
+
+        return make_folds([q for f in self.folds for q in f], n_folds, self.seed, self.groups)
+
+
+def _stage_label(stage: Any) -> str:
+    if isinstance(stage, RRFStage):
+        inner = ",".join(r.stage for r in stage.retrievers)
+        tuned = "" if not stage.tuned else ",tuned"
+        weights = "" if stage.weights in (None, "tune") else ",w=" + "/".join(f"{w:g}" for w in stage.weights)
+        return f"rrf({inner}{weights}{tuned})"
+    if isinstance(stage, RerankStage):
+        return f"rerank({stage.model}@{stage.depth})"
+    if isinstance(stage, RewriteStage):
+        return f"rewrite({stage.mode})"
+    return stage.stage
+
+
+class Pipeline:
+    """One composition of stages, run over many queries at once (sharing the workspace's caches).
+
+    Args:
+        spec: The pipeline from the recipe.
+        workspace: Shared retrievers / runs / models.
+        model_paths: ``name used in the recipe -> resolved model id or folder`` for rerank stages.
+
+    Example:
+        >>> from rerank_fix.data import load_eval_set
+        >>> from rerank_fix.pipeline.recipe import PipelineSpec
+        >>> ds = load_eval_set("demo")                                               # doctest: +SKIP
+        >>> spec = PipelineSpec(name="bm25", stages=[{"stage": "bm25"}])
+        >>> out = Pipeline(spec, Workspace(ds.corpus)).run(ds.queries)               # doctest: +SKIP
+        >>> out.run.ranked_ids(next(iter(ds.queries)))[:3]                           # doctest: +SKIP
+    """
+
+    def __init__(self, spec: PipelineSpec, workspace: Workspace, model_paths: Mapping[str, str] | None = None) -> None:
+        if spec.routed:
+            raise ConfigError(f"pipeline {spec.name!r} is routed; run it with the recipe runner")
+        self.spec = spec
+        self.workspace = workspace
+        self.model_paths = dict(model_paths or {})
+        self.tuned: dict[int, TunedFusion] = {}
+
+    # ----------------------------------------------------------------------------------- batch
+    def _rewriter(self, stage: RewriteStage) -> Any:
+        from rerank_fix.rewrite.config import load_rewrite_config, rewrite_config_from_dict
+        from rerank_fix.rewrite.factory import build_rewriter
+
+        if isinstance(stage.config, str):
+            config = load_rewrite_config(stage.config)
+        else:
+            config = rewrite_config_from_dict(dict(stage.config), source="rewrite stage config")
+        config = config.model_copy(update={"mode": stage.mode})
+        key = "rewriter:" + json.dumps(config.model_dump(mode="json"), sort_keys=True)
+        return self.workspace.shared(key, lambda: build_rewriter(config, corpus=self.workspace.corpus,
+                                                                  show_progress=self.workspace.show_progress))
+
+    def _model_path(self, stage: RerankStage) -> str:
+        return self.model_paths.get(stage.model, stage.model)
+
+    def _first_stage(self, stage: DenseStage | BM25Stage | RRFStage, texts: Mapping[str, str], index: int,
+                     tuning: TuningContext | None) -> tuple[Run, float, bool, dict[str, Any]]:
+        if isinstance(stage, (DenseStage, BM25Stage)):
+            run, seconds, cached = self.workspace.search_timed(stage, texts)
+            return run, seconds, cached, {}
+        parts = self.workspace.search_many(stage.retrievers, texts)
+        runs = [r for r, _, _ in parts]
+        names = [f"{r.stage}" if [x.stage for x in stage.retrievers].count(r.stage) == 1 else f"{r.stage}{i}"
+                 for i, r in enumerate(stage.retrievers)]
+        parallel_seconds = max(s for _, s, _ in parts)
+        cached = all(c for _, _, c in parts)
+        if not stage.tuned:
+            start = time.perf_counter()
+            fused = reciprocal_rank_fusion(runs, k=float(stage.k), weights=stage.weights, depth=stage.depth,
+                                           name=self.spec.name).top(stage.top_k)
+            return fused, parallel_seconds + time.perf_counter() - start, cached, {
+                "retrievers": names, "k": stage.k, "weights": stage.weights or [1.0] * len(runs)}
+        if tuning is None:
+            raise ConfigError(f"pipeline {self.spec.name!r}: rrf with 'tune' needs judged queries to "
+                              "cross-validate on; run it through a recipe with qrels, or give fixed weights/k")
+        folds = tuning.folds_for(stage.tune.folds)
+        grid = fusion_grid(len(runs), stage.weights, stage.k, stage.tune.weight_grid, stage.tune.k_grid)
+        key = f"tuned|{stage_key(stage)}|{texts_key(texts)}|{json.dumps(folds)}"
+        tuned, seconds, was_cached = self.workspace.memo(key, lambda: cv_tune_rrf(
+            runs, tuning.qrels, folds, grid, stage.tune.metric, stage.depth, stage.top_k, name=self.spec.name,
+            names=names))
+        self.tuned[index] = tuned
+        run = tuned.run
+        # The grid search is evaluation work, not query-time work: it is reported apart from the stage time.
+        info = {"retrievers": names, "tuning": tuned.as_dict(), "tuning_seconds": round(seconds, 3)}
+        return run, parallel_seconds, cached and was_cached, info
+
+    def run(self, queries: Mapping[str, Query], tuning: TuningContext | None = None) -> PipelineOutput:
+        """Run every stage over ``queries`` (batched; stage one shared through the workspace)."""
+        texts = {qid: q.text for qid, q in queries.items()}
+        variants: list[dict[str, str]] = [texts]
+        rerank_texts = texts
+        run: Run | None = None
+        lineage = texts_key(texts)
+        traces: list[StageTrace] = []
+        inputs: list[Any] = []
+        info: dict[str, Any] = {}
+        for index, stage in enumerate(self.spec.stages):
+            label = _stage_label(stage)
+            if isinstance(stage, RewriteStage):
+                rewriter = self._rewriter(stage)
+                key = f"rewrite|{stage_key(stage)}|{texts_key(texts)}"
+                out, seconds, cached = self.workspace.memo(key, lambda: rewriter.rewrite(dict(queries)))
+                variants = out.retrieval_queries()
+                rerank_texts = out.rewritten_texts() if stage.reranks_rewritten else out.original_texts()
+                lineage += "|" + key
+                inputs.append((None, texts))
+                traces.append(StageTrace(label, "rewrite", seconds, cached, {
+                    "summary": out.summary.to_dict(), "mode": stage.mode,
+                    "per_query_ms": {qid: r.latency_ms for qid, r in out.results.items()}}, n_queries=len(texts)))
+                info["rewrite"] = out
+                continue
+            if isinstance(stage, (DenseStage, BM25Stage, RRFStage)):
+                per_variant = [self._first_stage(stage, v, index, tuning) for v in variants]
+                if len(per_variant) == 1:
+                    run, seconds, cached, stage_info = per_variant[0]
+                else:
+                    rewrite_stage = next(s for s in self.spec.stages if isinstance(s, RewriteStage))
+                    start = time.perf_counter()
+                    run = reciprocal_rank_fusion([p[0] for p in per_variant], k=rewrite_stage.fuse_k,
+                                                 name=self.spec.name).top(stage.top_k)
+                    seconds = sum(p[1] for p in per_variant) + time.perf_counter() - start
+                    cached = all(p[2] for p in per_variant)
+                    stage_info = {"variants": ["original", "rewritten"], "fuse_k": rewrite_stage.fuse_k,
+                                  **per_variant[0][3]}
+                lineage += "|" + stage_key(stage)
+                inputs.append((None, variants))
+                traces.append(StageTrace(label, stage.stage, seconds, cached, stage_info, n_queries=len(texts)))
+                continue
+            if isinstance(stage, RerankStage):
+                assert run is not None
+                path = self._model_path(stage)
+                reranker = self.workspace.reranker(stage, path)
+                source = run
+                key = f"{lineage}|rerank|{stage_key(stage)}|{path}|{texts_key(rerank_texts)}"
+                run, seconds, cached = self.workspace.memo(
+                    key, lambda: reranker.rerank(source, rerank_texts, self.workspace.corpus, depth=stage.depth,
+                                                 name=self.spec.name))
+                self.workspace.stats.reranks += 1
+                self.workspace.stats.rerank_hits += int(cached)
+                lineage = key
+                inputs.append((source, rerank_texts))
+                traces.append(StageTrace(label, "rerank", seconds, cached, {"model": stage.model, "path": path,
+                                                                            "depth": stage.depth,
+                                                                            "max_length": stage.max_length},
+                                         n_queries=len(texts)))
+                continue
+            raise ConfigError(f"stage {stage!r} cannot run here")  # pragma: no cover - schema forbids it
+        assert run is not None
+        return PipelineOutput(self.spec.name, run.renamed(self.spec.name), traces, info, inputs)
+
+    # ----------------------------------------------------------------------------------- probe
+    def probe(self, output: PipelineOutput, queries: Mapping[str, Query], warmup: bool = True) -> None:
+        """Time every stage one query at a time on ``queries`` (a sample); fills ``latency_ms`` of the traces.
+
+        Dense query vectors are computed afresh (no embedding cache), as for a live query; stage-one
+        results feeding a rerank are those of the batch run, so each stage is timed on its real input.
+        """
+        if not queries:
+            return
+        qids = list(queries)
+        executor = ThreadPoolExecutor(max_workers=4)
+        try:
+            timers = [self._stage_timer(stage, trace, inputs, executor)
+                      for stage, trace, inputs in zip(self.spec.stages, output.stages, output.stage_inputs)]
+            if warmup:
+                for timer in timers:
+                    timer(qids[0], queries[qids[0]])
+            for qid in qids:
+                for timer, trace in zip(timers, output.stages):
+                    start = time.perf_counter()
+                    timer(qid, queries[qid])
+                    trace.latency_ms[qid] = (time.perf_counter() - start) * 1000
+        finally:
+            executor.shutdown(wait=True)
+
+    def _stage_timer(self, stage: Any, trace: StageTrace, inputs: Any, executor: ThreadPoolExecutor):
+        corpus = self.workspace.corpus
+        if isinstance(stage, RewriteStage):
+            rewriter = self._rewriter(stage)
+            return lambda qid, q: rewriter.rewrite({qid: q})
+        if isinstance(stage, (DenseStage, BM25Stage, RRFStage)):
+            _, variants = inputs
+            rewrite_stage = next((s for s in self.spec.stages if isinstance(s, RewriteStage)), None)
+            components = stage.retrievers if isinstance(stage, RRFStage) else [stage]
+            probes = [self.workspace.probe_retriever(c) for c in components]
+            tuned = self.tuned.get(self.spec.stages.index(stage))
+            params = tuned.deploy if tuned is not None else (
+                FusionParams(tuple(stage.weights or [1.0] * len(components)), float(stage.k))
+                if isinstance(stage, RRFStage) else None)
+
+            def one_variant(qid: str, text: str) -> Run:
+                if len(probes) == 1:
+                    return probes[0].search({qid: text}, k=components[0].top_k)
+                # The hybrid's retrievers run in parallel threads, as in production.
+                futures = [executor.submit(p.search, {qid: text}, c.top_k) for p, c in zip(probes, components)]
+                runs = [f.result() for f in futures]
+                return reciprocal_rank_fusion(runs, k=params.k, weights=params.weights,
+                                              depth=stage.depth).top(stage.top_k)
+
+            def timer(qid: str, q: Query) -> None:
+                runs = [one_variant(qid, v.get(qid, q.text)) for v in variants]
+                if len(runs) > 1 and rewrite_stage is not None:
+                    reciprocal_rank_fusion(runs, k=rewrite_stage.fuse_k).top(stage.top_k)
+            return timer
+        if isinstance(stage, RerankStage):
+            source, texts = inputs
+            reranker = self.workspace.reranker(stage, self._model_path(stage), show_progress=False)
+
+            def rerank_one(qid: str, q: Query) -> None:
+                single = Run("probe", {qid: source.results.get(qid, [])})
+                reranker.rerank(single, {qid: texts.get(qid, q.text)}, corpus, depth=stage.depth)
+            return rerank_one
+        raise ConfigError(f"stage {stage!r} cannot be timed")  # pragma: no cover
+
+
+def latency_sample(query_ids: Sequence[str], size: int, seed: int = 0) -> list[str]:
+    """The seeded sample of queries every pipeline is timed on (the same for all, so totals compare)."""
+    ids = sorted(query_ids)
+    if size >= len(ids):
+        return ids
+    return sorted(random.Random(seed).sample(ids, size))

@@ -1,0 +1,521 @@
+"""Run a recipe: every pipeline on the same queries, evaluated per stratum against the baseline."""
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from rerank_fix.data.types import EvalSet, Query
+from rerank_fix.errors import ConfigError
+from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, RunEvaluation, StratifiedEvaluator, StratumComparison
+from rerank_fix.evaluate.stats import paired_test
+from rerank_fix.pipeline.pipeline import (LatencyStats, Pipeline, PipelineOutput, StageTrace, TuningContext,
+                                          latency_sample)
+from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, RerankStage, RRFStage, StrataSpec,
+                                        check_model_reference)
+from rerank_fix.pipeline.routing import (NOT_AT_QUERY_TIME, RoutedOutcome, RoutingPolicy, cross_validated_routing,
+                                         stratifier_config, time_routing)
+from rerank_fix.pipeline.tuning import make_folds
+from rerank_fix.pipeline.workspace import Workspace
+from rerank_fix.retrieve.run import Run
+
+logger = logging.getLogger("rerank_fix.pipeline")
+
+QUERY_SET = "query_set"
+SET_SEPARATOR = "::"
+
+
+# ------------------------------------------------------------------------------------------ data
+def load_data(spec: DataSpec, recipe: Recipe | None = None, seed: int = 0) -> EvalSet:
+    """The evaluation set a recipe names, with ``query_sets`` merged into one set of queries.
+
+    With query sets, each query appears once per set as ``<set>::<query_id>`` with metadata
+    ``query_set`` (a stratum dimension) and ``base_query_id``; all share the corpus and judgements.
+    """
+    from rerank_fix.data import load_eval_set
+
+    if not spec.source:
+        raise ConfigError("data.source: no evaluation data; pass --data (a BEIR folder, 'demo', ...) "
+                          "or set data.source in the recipe")
+    source = spec.source if spec.source == "demo" or recipe is None else str(recipe.resolve_path(spec.source))
+    if not spec.query_sets:
+        eval_set = load_eval_set(source, spec.split, queries_file=spec.queries_file)
+    else:
+        merged_queries: dict[str, Query] = {}
+        merged_qrels: dict[str, dict[str, int]] = {}
+        corpus = None
+        names = []
+        for name, file in spec.query_sets.items():
+            part = load_eval_set(source, spec.split, queries_file=file)
+            corpus = corpus if corpus is not None else part.corpus
+            names.append(name)
+            for qid, q in part.queries.items():
+                new_id = f"{name}{SET_SEPARATOR}{qid}"
+                merged_queries[new_id] = Query(new_id, q.text, {**q.metadata, QUERY_SET: name, "base_query_id": qid})
+                merged_qrels[new_id] = dict(part.qrels[qid])
+        assert corpus is not None
+        eval_set = EvalSet(f"{Path(source).name}/{spec.split} [{' vs '.join(names)}]", corpus, merged_queries,
+                           merged_qrels)
+    if spec.max_queries and spec.max_queries < len(eval_set.qrels):
+        groups = query_groups(eval_set)
+        unique = sorted(set(groups.values()))
+        keep_groups = set(random.Random(seed).sample(unique, min(len(unique), max(1, spec.max_queries))))
+        eval_set = eval_set.subset([q for q in eval_set.qrels if groups[q] in keep_groups],
+                                   name=f"{eval_set.name} (sample of {len(keep_groups)})")
+    return eval_set
+
+
+def query_groups(eval_set: EvalSet) -> dict[str, str]:
+    """Queries that are versions of one query (query sets) share a group; otherwise each is its own."""
+    return {qid: str(q.metadata.get("base_query_id", qid)) for qid, q in eval_set.queries.items()}
+
+
+def build_stratifiers(spec: StrataSpec, eval_set: EvalSet, base_dir: Any = None) -> list[Any]:
+    """Length (with the recipe's buckets), typo vs clean, categorical metadata fields and a labels file."""
+    from rerank_fix.evaluate.strata import (LabelsFileStratifier, MetadataStratifier, QueryLengthStratifier,
+                                            TypoStratifier, metadata_fields)
+
+    out: list[Any] = [QueryLengthStratifier(spec.length_buckets)]
+    if spec.typo:
+        out.append(TypoStratifier.from_corpus(eval_set.corpus))
+    fields = metadata_fields(eval_set.queries.values()) if spec.fields is None else list(spec.fields)
+    fields = [f for f in fields if f not in ("base_query_id", "original_text", "rewrite_status")]
+    if any(QUERY_SET in q.metadata for q in eval_set.queries.values()) and QUERY_SET not in fields:
+        fields.insert(0, QUERY_SET)
+    out.extend(MetadataStratifier(f, "typo (labelled)" if f == "typo" else None) for f in fields)
+    if spec.labels_file:
+        out.append(LabelsFileStratifier(base_dir(spec.labels_file) if callable(base_dir) else spec.labels_file))
+    return out
+
+
+# ---------------------------------------------------------------------------------------- models
+def resolve_models(recipe: Recipe, eval_set: EvalSet, overrides: Mapping[str, str] | None = None,
+                   show_progress: bool = True, cache_dir: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """``name used by a rerank stage -> {"path", "source", ...}``; quick-trains (or reuses) as needed.
+
+    Args:
+        overrides: ``alias -> hub id or folder`` from ``--model alias=PATH``; wins over the recipe.
+    """
+    from rerank_fix.pipeline.quick_train import quick_train
+
+    used = list(dict.fromkeys(s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)))
+    for alias in overrides or {}:
+        if alias not in used:
+            raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
+                              f"(used: {', '.join(used) or 'none'})")
+    out: dict[str, dict[str, Any]] = {}
+    for name in used:
+        if overrides and name in overrides:
+            target = overrides[name]
+            problem = check_model_reference(recipe.model_copy(update={"models": {}}), target)
+            if problem:
+                raise ConfigError(f"--model {name}={target}: {problem}")
+            resolved = recipe.resolve_path(target)
+            out[name] = {"path": str(resolved) if resolved.exists() else target, "source": "--model"}
+            continue
+        spec = recipe.models.get(name.removeprefix("trained:"))
+        if spec is None:
+            resolved = recipe.resolve_path(name)
+            out[name] = {"path": str(resolved) if resolved.exists() else name, "source": "hub id or path"}
+        elif spec.path is not None:
+            resolved = recipe.resolve_path(spec.path)
+            out[name] = {"path": str(resolved) if resolved.exists() else spec.path, "source": f"models.{name}.path"}
+        else:
+            assert spec.quick_train is not None
+            source = spec.quick_train.data or recipe.data.source
+            if source is None:
+                raise ConfigError(f"models.{name}.quick_train: no training data (set data or --data)")
+            source = source if source == "demo" else str(recipe.resolve_path(source))
+            same_source = spec.quick_train.data is None
+            trained = quick_train(spec.quick_train, source, recipe.data.split if same_source else None,
+                                  eval_set.queries if same_source else None, alias=name,
+                                  cache_dir=cache_dir, show_progress=show_progress)
+            out[name] = {"path": str(trained.path), "source": "quick_train", "reused": trained.reused,
+                         **trained.info}
+    return out
+
+
+# --------------------------------------------------------------------------------------- results
+@dataclass
+class PipelineResult:
+    """One pipeline's run, its evaluation, its stages with latency, and details (tuning, routing)."""
+
+    spec: PipelineSpec
+    run: Run
+    evaluation: RunEvaluation
+    stages: list[StageTrace]
+    latency: LatencyStats
+    info: dict[str, Any] = field(default_factory=dict)
+    routing: RoutedOutcome | None = None
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> str:
+        return "routed" if self.spec.routed else "stages"
+
+
+@dataclass
+class Verdict:
+    """A plain-language finding: one pipeline, one stratum, one metric, significant after Holm."""
+
+    pipeline: str
+    baseline: str
+    comparison: StratumComparison
+
+    @property
+    def sentence(self) -> str:
+        c = self.comparison
+        delta = f"{short_metric(c.metric)} {c.delta.mean:+.3f}".replace("-", "−")
+        ci = "" if math.isnan(c.delta.low) else f" [{c.delta.low:+.3f}, {c.delta.high:+.3f}]".replace("-", "−")
+        return (f"{self.pipeline} {c.verdict} {describe_stratum(c.dimension, c.stratum)} "
+                f"(vs {self.baseline}): {delta}{ci}, p={format_p(c.p_holm)} (Holm), n={c.n}")
+
+
+def short_metric(metric: str) -> str:
+    kind, _, k = metric.partition("@")
+    return {"recall": "R", "ndcg": "nDCG", "mrr": "MRR", "precision": "P"}.get(kind, kind) + f"@{k}"
+
+
+def format_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "–"
+    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def describe_stratum(dimension: str, stratum: str) -> str:
+    """Words for a stratum: ``short queries (len ≤4)``, ``typo-heavy queries``, ``all queries``."""
+    if dimension == ALL:
+        return "all queries"
+    if dimension == "length":
+        return f"queries of {stratum.removeprefix('len ')} tokens"
+    if dimension == "typo":
+        return f"{stratum} queries"
+    if dimension == QUERY_SET:
+        return f"the {stratum} query set"
+    return f"queries with {dimension} = {stratum}"
+
+
+@dataclass
+class ComparisonResult:
+    """Everything a comparison report shows.
+
+    Args:
+        recipe: The recipe run.
+        eval_set: The evaluated queries.
+        evaluator: The shared stratified evaluator (its stratifiers and settings).
+        results: One per pipeline, baseline first.
+        comparisons: ``pipeline -> comparisons against the baseline`` (every stratum × compare metric).
+        models: Resolved reranker models.
+        notes: Findings that need words (fusion vs its components, routing safety).
+        cache: Stage-one sharing statistics.
+        seconds: Wall time of the phases.
+    """
+
+    recipe: Recipe
+    eval_set: EvalSet
+    evaluator: StratifiedEvaluator
+    results: list[PipelineResult]
+    comparisons: dict[str, list[StratumComparison]]
+    models: dict[str, dict[str, Any]]
+    notes: list[str] = field(default_factory=list)
+    cache: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    latency_queries: list[str] = field(default_factory=list)
+    folds: list[list[str]] = field(default_factory=list)
+
+    @property
+    def baseline(self) -> PipelineResult:
+        return self.results[0]
+
+    def result(self, name: str) -> PipelineResult:
+        for r in self.results:
+            if r.name == name:
+                return r
+        raise KeyError(name)
+
+    def comparison(self, pipeline: str, dimension: str, stratum: str, metric: str) -> StratumComparison:
+        for c in self.comparisons.get(pipeline, []):
+            if (c.dimension, c.stratum, c.metric) == (dimension, stratum, metric):
+                return c
+        raise KeyError((pipeline, dimension, stratum, metric))
+
+    def verdicts(self) -> list[Verdict]:
+        """Every significant finding, worst harm first within a pipeline."""
+        out = []
+        for name, comps in self.comparisons.items():
+            found = [c for c in comps if c.verdict in (HELPS, HURTS)]
+            found.sort(key=lambda c: (c.verdict != HURTS, c.metric, c.delta.mean))
+            out.extend(Verdict(name, self.baseline.name, c) for c in found)
+        return out
+
+    def significantly_worse(self, pipeline: str) -> list[StratumComparison]:
+        """Strata (any compare metric) where ``pipeline`` is significantly worse than the baseline."""
+        return [c for c in self.comparisons.get(pipeline, []) if c.verdict == HURTS]
+
+
+# ---------------------------------------------------------------------------------------- runner
+def _route_dimensions(spec_dims: list[str] | None, evaluator: StratifiedEvaluator, where: str) -> list[str]:
+    from rerank_fix.evaluate.strata import LabelsFileStratifier
+
+    available = {s.dimension: s for s in evaluator.stratifiers or []}
+    if spec_dims is None:
+        return [d for d, s in available.items()
+                if d not in NOT_AT_QUERY_TIME and not isinstance(s, LabelsFileStratifier)]
+    for d in spec_dims:
+        if d not in available:
+            raise ConfigError(f"{where}.dimensions: no stratifier dimension {d!r} (available: "
+                              f"{', '.join(available) or 'none'})")
+    return list(spec_dims)
+
+
+def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None, show_progress: bool = True,
+               embedding_cache: str | Path | None = None, model_cache: str | Path | None = None,
+               only: list[str] | None = None) -> ComparisonResult:
+    """Run every pipeline of ``recipe`` on the same queries and compare each with the baseline.
+
+    Args:
+        recipe: A validated recipe (see :func:`~rerank_fix.pipeline.recipe.load_recipe`).
+        model_overrides: ``alias -> hub id or folder`` for rerank models (``--model``).
+        show_progress: Progress bars.
+        embedding_cache: Dense embedding cache folder (default: ``$RERANK_FIX_CACHE/embeddings``).
+        model_cache: Where quick-trained models are kept.
+        only: Run just these pipelines (plus the baseline and whatever routed ones need).
+
+    Example:
+        >>> from rerank_fix.pipeline.recipe import load_recipe
+        >>> result = run_recipe(load_recipe("recipes/demo.yaml"))  # doctest: +SKIP
+        >>> [v.sentence for v in result.verdicts()][:1]            # doctest: +SKIP
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    pipelines = _select(recipe, only)
+    eval_set = load_data(recipe.data, recipe, recipe.seed)
+    timings["load_data"] = time.perf_counter() - started
+    logger.info("evaluating %d pipelines on %s", len(pipelines), eval_set)
+
+    t = time.perf_counter()
+    stratifiers = build_stratifiers(recipe.strata, eval_set, lambda p: str(recipe.resolve_path(p)))
+    evaluator = StratifiedEvaluator(eval_set, stratifiers, metrics=recipe.all_metrics(),
+                                    min_stratum_size=recipe.min_stratum_size, alpha=recipe.alpha, seed=recipe.seed)
+    timings["stratify"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    used = {s.model for p in pipelines for s in p.stages if isinstance(s, RerankStage)}
+    trimmed = recipe.model_copy(update={"pipelines": pipelines})
+    models = resolve_models(trimmed, eval_set, {k: v for k, v in (model_overrides or {}).items() if k in used},
+                            show_progress, model_cache) if used else {}
+    timings["models"] = time.perf_counter() - t
+
+    workspace = Workspace(eval_set.corpus, embedding_cache=embedding_cache, show_progress=show_progress)
+    t = time.perf_counter()
+    first_stages = []
+    for p in pipelines:
+        first = p.first_stage
+        if isinstance(first, RRFStage):
+            first_stages.extend(first.retrievers)
+        elif first is not None:
+            first_stages.append(first)
+    workspace.prepare(first_stages)
+    timings["index"] = time.perf_counter() - t
+
+    qids = list(eval_set.qrels)
+    groups = query_groups(eval_set)
+    folds = make_folds(qids, recipe.folds, recipe.seed, groups)
+    tuning = TuningContext(eval_set.qrels, folds, recipe.folds, recipe.seed, groups)
+    sample_ids = latency_sample(qids, recipe.latency.sample, recipe.seed)
+    sample = {q: eval_set.queries[q] for q in sample_ids}
+    model_paths = {name: m["path"] for name, m in models.items()}
+
+    outputs: dict[str, PipelineOutput] = {}
+    runners: dict[str, Pipeline] = {}
+    t = time.perf_counter()
+    for p in pipelines:
+        if p.routed:
+            continue
+        logger.info("pipeline %s", p.name)
+        runner = Pipeline(p, workspace, model_paths)
+        outputs[p.name] = runner.run(eval_set.queries, tuning)
+        runners[p.name] = runner
+    timings["pipelines"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    if sample:
+        for name, runner in runners.items():
+            runner.probe(outputs[name], sample)
+    timings["latency_probe"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    results: dict[str, PipelineResult] = {}
+    for p in pipelines:
+        if p.routed:
+            continue
+        out = outputs[p.name]
+        results[p.name] = PipelineResult(p, out.run, evaluator.evaluate(out.run), out.stages, out.total_latency(),
+                                         {"stages": [s.as_dict() for s in out.stages]})
+    for p in pipelines:
+        if p.routed:
+            results[p.name] = _run_routed(p, recipe, results, outputs, evaluator, eval_set, folds, sample)
+    ordered = [results[p.name] for p in pipelines]
+    timings["evaluate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    baseline = ordered[0]
+    comparisons = {r.name: evaluator.compare(r.evaluation, baseline.evaluation, metrics=recipe.compare_metrics)
+                   for r in ordered[1:]}
+    timings["compare"] = time.perf_counter() - t
+    result = ComparisonResult(recipe, eval_set, evaluator, ordered, comparisons, models,
+                              cache=workspace.stats.as_dict(), seconds=timings, latency_queries=sample_ids,
+                              folds=folds)
+    result.notes = fusion_notes(result) + routing_notes(result)
+    timings["total"] = time.perf_counter() - started
+    return result
+
+
+def _select(recipe: Recipe, only: list[str] | None) -> list[PipelineSpec]:
+    if not only:
+        return list(recipe.pipelines)
+    names = {p.name for p in recipe.pipelines}
+    unknown = [n for n in only if n not in names]
+    if unknown:
+        raise ConfigError(f"--only: no pipeline named {', '.join(map(repr, unknown))} "
+                          f"(recipe has: {', '.join(p.name for p in recipe.pipelines)})")
+    keep = {recipe.baseline.name, *only}
+    for p in recipe.pipelines:
+        if p.name in keep and p.route is not None:
+            keep.update(p.route.between or [])
+    return [p for p in recipe.pipelines if p.name in keep]
+
+
+def _run_routed(p: PipelineSpec, recipe: Recipe, results: Mapping[str, PipelineResult],
+                outputs: Mapping[str, PipelineOutput], evaluator: StratifiedEvaluator, eval_set: EvalSet,
+                folds: list[list[str]], sample: Mapping[str, Query]) -> PipelineResult:
+    assert p.route is not None
+    route = p.route
+    where = f"pipeline {p.name!r} route"
+    stratifiers = {s.dimension: s for s in evaluator.stratifiers or []}
+    if route.policy is not None:
+        policy = RoutingPolicy.load(recipe.resolve_path(route.policy))
+        missing = [o for o in policy.options if o not in results]
+        if missing:
+            raise ConfigError(f"{where}.policy: the policy routes to {', '.join(missing)}, which this recipe "
+                              f"does not run (it runs: {', '.join(results)})")
+        stratifier = stratifiers.get(policy.dimension)
+        if stratifier is not None and stratifier_config(stratifier) != policy.stratifier:
+            stratifier = None  # settings differ from the evaluator's: rebuild exactly what the policy says
+        choices = policy.route(eval_set.queries, eval_set.corpus, stratifier)
+        outcome = RoutedOutcome(choices, [], policy)
+        options = policy.options
+        honesty = "applied a saved policy (not fitted here; if it was fitted on these queries the figure is optimistic)"
+    else:
+        options = list(route.between or [])
+        dims = _route_dimensions(route.dimensions, evaluator, where)
+        metric = route.metric
+        scores = {o: results[o].evaluation.per_query[metric] for o in options}
+        labels = {d: evaluator.assignments[d] for d in dims}
+        configs = {d: stratifier_config(stratifiers[d]) for d in dims}
+        n_folds = route.folds or recipe.folds
+        route_folds = folds if n_folds == len(folds) else make_folds(
+            [q for f in folds for q in f], n_folds, recipe.seed, query_groups(eval_set))
+        outcome = cross_validated_routing(scores, labels, configs, route_folds, options, metric,
+                                          route.alpha or recipe.alpha, route.min_stratum_size, seed=recipe.seed)
+        honesty = f"policy chosen on {len(route_folds) - 1} folds, scored on the held-out fold ({len(route_folds)}-fold CV)"
+    run = Run(p.name, {q: list(results[outcome.choices[q]].run.results.get(q, [])) for q in eval_set.qrels})
+    # Latency: routing itself plus the chosen pipeline's stages, per sampled query.
+    deploy = outcome.deploy
+    stratifier = stratifiers.get(deploy.dimension)
+    route_ms = time_routing(deploy, sample, stratifier) if sample else {}
+    chosen_ms: dict[str, float] = {}
+    for q in sample:
+        per_q = outputs[outcome.choices[q]].per_query_total_ms()
+        if q in per_q:
+            chosen_ms[q] = per_q[q]
+    n = len(eval_set.qrels)
+    route_trace = StageTrace(f"route({deploy.dimension})", "route", 0.0, False, {"policy": deploy.describe()},
+                             route_ms, n)
+    chosen_seconds = sum(sum(s.seconds for s in outputs[o].stages) for o in options) / max(1, len(options))
+    chosen_trace = StageTrace("chosen pipeline", "routed", chosen_seconds, True,
+                              {"queries_per_choice": outcome.as_dict()["queries_per_choice"]}, chosen_ms, n)
+    stages = [route_trace, chosen_trace]
+    totals = [route_ms[q] + chosen_ms[q] for q in sample if q in route_ms and q in chosen_ms]
+    latency = LatencyStats.of(totals) if totals else LatencyStats(math.nan, math.nan, 0, amortised=True)
+    info = {"routing": outcome.as_dict(), "honesty": honesty, "options": options,
+            "stages": [s.as_dict() for s in stages]}
+    return PipelineResult(p, run, evaluator.evaluate(run), stages, latency, info, outcome)
+
+
+# ------------------------------------------------------------------------------------------- notes
+def _single_retriever_pipelines(result: ComparisonResult) -> dict[str, str]:
+    """``retriever config json -> name`` of pipelines that are just that retriever."""
+    from rerank_fix.pipeline.recipe import stage_key
+
+    out = {}
+    for r in result.results:
+        spec = r.spec
+        if not spec.routed and len(spec.stages) == 1 and spec.stages[0].stage in ("dense", "bm25"):
+            out.setdefault(stage_key(spec.stages[0]), r.name)
+    return out
+
+
+def fusion_notes(result: ComparisonResult) -> list[str]:
+    """Say plainly when a fusion is worse than its best component alone (e.g. RRF with a weak BM25 on code)."""
+    from rerank_fix.pipeline.recipe import stage_key
+
+    singles = _single_retriever_pipelines(result)
+    metric = result.recipe.compare_metrics[0]
+    notes = []
+    for r in result.results:
+        spec = r.spec
+        if spec.routed or len(spec.stages) != 1 or not isinstance(spec.stages[0], RRFStage):
+            continue
+        stage = spec.stages[0]
+        components = [singles.get(stage_key(c)) for c in stage.retrievers]
+        if not all(components):
+            continue
+        fused = r.evaluation.per_query[metric]
+        comps = {c: result.result(c).evaluation.per_query[metric] for c in components}  # type: ignore[index]
+        best = max(comps, key=lambda c: sum(comps[c].values()))
+        qids = list(fused)
+        mean = lambda d: sum(d[q] for q in qids) / len(qids)  # noqa: E731
+        delta = mean(fused) - mean(comps[best])
+        p = paired_test([fused[q] for q in qids], [comps[best][q] for q in qids])
+        parts = ", ".join(f"{c} {mean(v):.3f}" for c, v in comps.items())
+        how = "weighted RRF" if stage.weights is not None else "plain RRF"
+        if stage.tuned:
+            how += " (weights/k tuned by cross-validation)"
+        if p < result.recipe.alpha and delta < 0:
+            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f}, significantly WORSE than "
+                         f"its best component alone ({best} {mean(comps[best]):.3f}; Δ {delta:+.3f}, p={format_p(p)}). "
+                         f"Components: {parts}. Fusing with equal say lets the weaker retriever drag the ranking down.")
+        elif p < result.recipe.alpha:
+            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f}, significantly better than "
+                         f"its best component ({best} {mean(comps[best]):.3f}; Δ {delta:+.3f}, p={format_p(p)}).")
+        else:
+            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f} vs its best component "
+                         f"{best} {mean(comps[best]):.3f} (Δ {delta:+.3f}, p={format_p(p)}: no detectable difference).")
+    return notes
+
+
+def routing_notes(result: ComparisonResult) -> list[str]:
+    notes = []
+    for r in result.results:
+        if r.routing is None:
+            continue
+        worse = result.significantly_worse(r.name)
+        policy = r.routing.deploy
+        if worse:
+            where = "; ".join(f"{describe_stratum(c.dimension, c.stratum)} {short_metric(c.metric)} "
+                              f"{c.delta.mean:+.3f} (p={format_p(c.p_holm)})" for c in worse)
+            notes.append(f"{r.name}: significantly worse than {result.baseline.name} in {len(worse)} stratum/metric "
+                         f"pair(s): {where}.")
+        else:
+            notes.append(f"{r.name}: not significantly worse than {result.baseline.name} in any stratum "
+                         f"({', '.join(short_metric(m) for m in result.recipe.compare_metrics)}, Holm, "
+                         f"alpha={result.recipe.alpha}). Deployable policy: {policy.describe()}.")
+    return notes

@@ -1,0 +1,176 @@
+"""Cross-validated choices: folds over queries, and RRF weights / k tuned without touching the scored qrels.
+
+Every query is scored with values chosen on the *other* folds. Tuning on the same judgements the
+report is scored on would flatter the tuned system by exactly the amount of overfitting one wants to measure.
+"""
+from __future__ import annotations
+
+import itertools
+import math
+import random
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from rerank_fix.errors import ConfigError
+from rerank_fix.evaluate.metrics import per_query
+from rerank_fix.fuse.rrf import reciprocal_rank_fusion
+from rerank_fix.retrieve.run import Run
+
+
+def make_folds(query_ids: Sequence[str], n_folds: int, seed: int = 0,
+               groups: Mapping[str, str] | None = None) -> list[list[str]]:
+    """Split queries into ``n_folds`` seeded, near-equal folds.
+
+    Args:
+        query_ids: The queries.
+        n_folds: Number of folds (at most the number of groups).
+        seed: Makes the split reproducible.
+        groups: ``query_id -> group``; queries of one group stay in one fold (e.g. the clean and the
+            typo version of the same query), so no fold is tuned on a twin of a query it is scored on.
+
+    Example:
+        >>> folds = make_folds([f"q{i}" for i in range(10)], 3, seed=1)
+        >>> sorted(len(f) for f in folds), sorted(q for f in folds for q in f) == sorted(f"q{i}" for i in range(10))
+        ([3, 3, 4], True)
+    """
+    group_of = {q: (groups or {}).get(q, q) for q in query_ids}
+    unique = list(dict.fromkeys(group_of.values()))
+    if n_folds < 2:
+        raise ConfigError(f"cross-validation needs at least 2 folds, got {n_folds}")
+    if len(unique) < n_folds:
+        raise ConfigError(f"cross-validation with {n_folds} folds needs at least {n_folds} queries "
+                          f"(got {len(unique)}); lower folds")
+    rng = random.Random(seed)
+    order = sorted(unique)
+    rng.shuffle(order)
+    fold_of = {g: i % n_folds for i, g in enumerate(order)}
+    folds: list[list[str]] = [[] for _ in range(n_folds)]
+    for q in query_ids:
+        folds[fold_of[group_of[q]]].append(q)
+    return folds
+
+
+@dataclass(frozen=True)
+class FusionParams:
+    """One point of the RRF grid: a weight per run and the constant k."""
+
+    weights: tuple[float, ...]
+    k: float
+
+    def as_dict(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        weights: Any = list(self.weights)
+        if names is not None:
+            weights = dict(zip(names, self.weights))
+        return {"weights": weights, "k": self.k}
+
+
+@dataclass
+class FoldChoice:
+    """What one fold was scored with, and how those values did on the training folds."""
+
+    fold: int
+    n_train: int
+    n_test: int
+    params: FusionParams
+    train_score: float
+
+    def as_dict(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        return {"fold": self.fold, "n_train": self.n_train, "n_test": self.n_test,
+                **self.params.as_dict(names), "train_score": self.train_score}
+
+
+@dataclass
+class TunedFusion:
+    """A cross-validated RRF: the assembled run (each fold fused with its own tuned values) plus the record.
+
+    Args:
+        run: The run to score (every query fused with values tuned without it).
+        folds: Per-fold choices.
+        deploy: Values tuned on all queries: what to use on new queries (not what the report scores).
+        metric: The tuned metric.
+        grid_size: Points tried.
+    """
+
+    run: Run
+    folds: list[FoldChoice]
+    deploy: FusionParams
+    metric: str
+    grid_size: int
+    names: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"metric": self.metric, "grid_size": self.grid_size,
+                "folds": [f.as_dict(self.names) for f in self.folds],
+                "deploy": self.deploy.as_dict(self.names)}
+
+
+def fusion_grid(n_runs: int, weights: Sequence[float] | str | None, k: float | str,
+                weight_grid: Sequence[float], k_grid: Sequence[float]) -> list[FusionParams]:
+    """Every (weights, k) combination to try. Tuned weights fix the first run's weight at 1 (RRF is
+    scale-invariant, so only the ratios matter)."""
+    if weights == "tune":
+        weight_options = [(1.0, *rest) for rest in itertools.product(weight_grid, repeat=n_runs - 1)]
+    else:
+        weight_options = [tuple(float(w) for w in (weights or [1.0] * n_runs))]
+    k_options = [float(x) for x in k_grid] if k == "tune" else [float(k)]  # type: ignore[arg-type]
+    return [FusionParams(w, kk) for w in weight_options for kk in k_options]
+
+
+def _preference(params: FusionParams) -> float:
+    # Among equally good points prefer plain RRF: equal weights and k=60 (the fewest assumptions).
+    return sum(abs(w - 1.0) for w in params.weights) + abs(math.log((params.k + 1) / 61.0))
+
+
+def cv_tune_rrf(runs: Sequence[Run], qrels: Mapping[str, Mapping[str, int]], folds: Sequence[Sequence[str]],
+                grid: Sequence[FusionParams], metric: str = "ndcg@10", depth: int | None = None,
+                top_k: int | None = None, name: str = "rrf", names: Sequence[str] | None = None) -> TunedFusion:
+    """Choose RRF values per fold on the other folds and fuse each fold's queries with its own choice.
+
+    Args:
+        runs: Stage-one runs to fuse.
+        qrels: Judgements of every query in ``folds``.
+        folds: Disjoint query-id lists covering the queries to score.
+        grid: Candidate values (see :func:`fusion_grid`).
+        metric: Maximised on the training folds.
+        depth / top_k: As in the rrf stage.
+        name: Name of the assembled run.
+
+    Example:
+        >>> a = Run.from_scores("a", {"q1": {"x": 2, "y": 1}, "q2": {"x": 2, "y": 1}})
+        >>> b = Run.from_scores("b", {"q1": {"y": 2, "x": 1}, "q2": {"y": 2, "x": 1}})
+        >>> qrels = {"q1": {"x": 1}, "q2": {"x": 1}}
+        >>> tuned = cv_tune_rrf([a, b], qrels, [["q1"], ["q2"]], fusion_grid(2, "tune", 60, [0, 1], [60]))
+        >>> tuned.run.ranked_ids("q1")[0], tuned.folds[0].params.weights
+        ('x', (1.0, 0.0))
+    """
+    if not grid:
+        raise ConfigError("RRF tuning got an empty grid")
+    all_q = [q for fold in folds for q in fold]
+    judged = {q: qrels[q] for q in all_q if q in qrels}
+    scores: list[dict[str, float]] = []
+    for params in grid:
+        fused = reciprocal_rank_fusion(runs, k=params.k, weights=params.weights, depth=depth)
+        scores.append(per_query(fused, judged, [metric])[metric])
+
+    def best(train: Sequence[str]) -> tuple[FusionParams, float]:
+        scored = []
+        for params, per_q in zip(grid, scores):
+            mean = sum(per_q[q] for q in train if q in per_q) / max(1, len(train))
+            scored.append((round(mean, 12), -_preference(params), params))
+        top = max(scored, key=lambda t: (t[0], t[1]))
+        return top[2], top[0]
+
+    results: dict[str, list[tuple[str, float]]] = {}
+    choices: list[FoldChoice] = []
+    for i, fold in enumerate(folds):
+        held = set(fold)
+        train = [q for q in all_q if q not in held]
+        params, train_score = best(train)
+        choices.append(FoldChoice(i, len(train), len(fold), params, train_score))
+        subset = [Run(r.name, {q: r.results[q] for q in fold if q in r.results}) for r in runs]
+        fused = reciprocal_rank_fusion(subset, k=params.k, weights=params.weights, depth=depth)
+        for q in fold:
+            items = fused.results.get(q, [])
+            results[q] = items[:top_k] if top_k else items
+    deploy, _ = best(all_q)
+    return TunedFusion(Run(name, results), choices, deploy, metric, len(grid), list(names or [r.name for r in runs]))

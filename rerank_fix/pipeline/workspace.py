@@ -1,0 +1,215 @@
+"""Shared state for running many pipelines over one corpus.
+
+Stage-one work is the expensive part of a comparison and most pipelines share it: ``dense``,
+``dense+rerank`` and ``rrf`` all need the same dense run. The workspace indexes each distinct retriever
+config once and caches each (retriever config, query texts) run, so nothing is computed twice.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+
+from rerank_fix.data.types import Document
+from rerank_fix.pipeline.recipe import BM25Stage, DenseStage, RerankStage, stage_key
+from rerank_fix.retrieve.run import Run
+
+if TYPE_CHECKING:
+    from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
+    from rerank_fix.retrieve.base import Retriever
+
+logger = logging.getLogger("rerank_fix.pipeline")
+
+
+def texts_key(queries: Mapping[str, str]) -> str:
+    """Identifies a set of query texts; two pipelines retrieving with the same texts share runs."""
+    blob = json.dumps(sorted(queries.items()), ensure_ascii=False, separators=(",", ":"))
+    return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
+
+
+def retriever_key(cfg: DenseStage | BM25Stage) -> str:
+    """The index identity: ``top_k`` changes the search, not the index."""
+    return json.dumps(cfg.model_dump(mode="json", exclude={"top_k"}), sort_keys=True)
+
+
+@dataclass
+class CacheStats:
+    """How often stage-one work was reused rather than recomputed."""
+
+    indexed: int = 0
+    searches: int = 0
+    search_hits: int = 0
+    reranks: int = 0
+    rerank_hits: int = 0
+    index_seconds: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"retrievers_indexed": self.indexed, "stage_one_searches": self.searches,
+                "stage_one_cache_hits": self.search_hits, "reranks": self.reranks,
+                "rerank_cache_hits": self.rerank_hits,
+                "index_seconds": {k: round(v, 3) for k, v in self.index_seconds.items()}}
+
+
+class Workspace:
+    """Indexed retrievers, cached stage-one runs and loaded cross-encoders for one corpus.
+
+    Args:
+        corpus: ``doc_id -> Document``.
+        embedding_cache: Folder of the dense embedding cache (None: the default under ``$RERANK_FIX_CACHE``).
+        show_progress: Progress bars for encoding and reranking.
+
+    Example:
+        >>> from rerank_fix.data import load_eval_set
+        >>> ds = load_eval_set("demo")                                  # doctest: +SKIP
+        >>> ws = Workspace(ds.corpus)                                   # doctest: +SKIP
+        >>> run = ws.search(BM25Stage(), ds.query_texts)                # doctest: +SKIP
+        >>> ws.search(BM25Stage(), ds.query_texts) is run               # cached  # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, corpus: Mapping[str, Document], embedding_cache: str | Path | None = None,
+                 show_progress: bool = True) -> None:
+        self.corpus = corpus
+        self.embedding_cache = embedding_cache
+        self.show_progress = show_progress
+        self.stats = CacheStats()
+        self._retrievers: dict[str, Retriever] = {}
+        self._runs: dict[tuple[str, str], tuple[Run, float]] = {}
+        self._memo: dict[str, tuple[Any, float]] = {}
+        self._rerankers: dict[str, CrossEncoderReranker] = {}
+        self._models: dict[tuple[str, int | None, bool], Any] = {}
+        self._objects: dict[str, Any] = {}
+        self._lock = threading.Lock()
+        self._index_locks: dict[str, threading.Lock] = {}
+
+    # ------------------------------------------------------------------ retrievers
+    def _build(self, cfg: DenseStage | BM25Stage) -> Retriever:
+        if isinstance(cfg, DenseStage):
+            from rerank_fix.retrieve.dense import DenseRetriever
+
+            return DenseRetriever(cfg.model, batch_size=cfg.batch_size, cache_dir=self.embedding_cache,
+                                  query_prefix=cfg.query_prefix, doc_prefix=cfg.doc_prefix,
+                                  show_progress=self.show_progress)
+        from rerank_fix.retrieve.bm25 import BM25Retriever
+
+        return BM25Retriever(k1=cfg.k1, b=cfg.b, engine=cfg.engine, stem=cfg.stem)
+
+    def retriever(self, cfg: DenseStage | BM25Stage) -> Retriever:
+        """The indexed retriever for ``cfg``; built and indexed on first use, once."""
+        key = retriever_key(cfg)
+        with self._lock:
+            lock = self._index_locks.setdefault(key, threading.Lock())
+        with lock:
+            if key not in self._retrievers:
+                start = time.perf_counter()
+                retriever = self._build(cfg)
+                logger.info("indexing %d documents for %s", len(self.corpus), cfg.stage)
+                retriever.index(self.corpus)
+                self.stats.index_seconds[f"{cfg.stage}:{key[:40]}"] = time.perf_counter() - start
+                self.stats.indexed += 1
+                self._retrievers[key] = retriever
+        return self._retrievers[key]
+
+    def prepare(self, cfgs: Sequence[DenseStage | BM25Stage]) -> None:
+        """Index every distinct retriever, in parallel threads (BM25 and dense both release the GIL)."""
+        unique = {retriever_key(c): c for c in cfgs}
+        todo = [c for k, c in unique.items() if k not in self._retrievers]
+        if len(todo) <= 1:
+            for c in todo:
+                self.retriever(c)
+            return
+        with ThreadPoolExecutor(max_workers=len(todo)) as pool:
+            list(pool.map(self.retriever, todo))
+
+    def search(self, cfg: DenseStage | BM25Stage, queries: Mapping[str, str]) -> Run:
+        """Stage-one run of ``cfg`` for ``queries`` (top ``cfg.top_k``), computed once per config and texts."""
+        return self.search_timed(cfg, queries)[0]
+
+    def search_timed(self, cfg: DenseStage | BM25Stage, queries: Mapping[str, str]) -> tuple[Run, float, bool]:
+        """``(run, seconds it took when computed, whether it came from the cache)``."""
+        key = (stage_key(cfg), texts_key(queries))
+        with self._lock:
+            self.stats.searches += 1
+            if key in self._runs:
+                self.stats.search_hits += 1
+                run, seconds = self._runs[key]
+                return run, seconds, True
+        retriever = self.retriever(cfg)
+        start = time.perf_counter()
+        run = retriever.search(dict(queries), k=cfg.top_k).renamed(cfg.stage)
+        seconds = time.perf_counter() - start
+        with self._lock:
+            self._runs.setdefault(key, (run, seconds))
+        return run, seconds, False
+
+    def search_many(self, cfgs: Sequence[DenseStage | BM25Stage],
+                    queries: Mapping[str, str]) -> list[tuple[Run, float, bool]]:
+        """Several retrievers over the same queries, in parallel threads."""
+        self.prepare(cfgs)
+        if len(cfgs) == 1:
+            return [self.search_timed(cfgs[0], queries)]
+        with ThreadPoolExecutor(max_workers=len(cfgs)) as pool:
+            return list(pool.map(lambda c: self.search_timed(c, queries), cfgs))
+
+    def probe_retriever(self, cfg: DenseStage | BM25Stage) -> Retriever:
+        """A view of the indexed retriever that never reads the query-embedding cache and shows no bars,
+        so timing one query measures what a live query costs."""
+        key = "probe:" + retriever_key(cfg)
+        if key not in self._objects:
+            probe = copy.copy(self.retriever(cfg))
+            if hasattr(probe, "cache_dir"):
+                probe.cache_dir = None  # type: ignore[attr-defined]
+            if hasattr(probe, "show_progress"):
+                probe.show_progress = False  # type: ignore[attr-defined]
+            self._objects[key] = probe
+        return self._objects[key]
+
+    # ------------------------------------------------------------------ reranking
+    def cross_encoder(self, model_path: str, max_length: int | None, trust_remote_code: bool) -> Any:
+        key = (model_path, max_length, trust_remote_code)
+        if key not in self._models:
+            from rerank_fix.models import load_cross_encoder
+
+            self._models[key] = load_cross_encoder(model_path, max_length=max_length,
+                                                   trust_remote_code=trust_remote_code)
+        return self._models[key]
+
+    def reranker(self, cfg: RerankStage, model_path: str, show_progress: bool | None = None) -> CrossEncoderReranker:
+        """A reranker for ``cfg`` with ``model_path`` resolved; the model is loaded once and shared."""
+        from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
+
+        progress = self.show_progress if show_progress is None else show_progress
+        key = f"{model_path}|{cfg.max_length}|{cfg.batch_size}|{cfg.trust_remote_code}|{progress}"
+        if key not in self._rerankers:
+            model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
+            self._rerankers[key] = CrossEncoderReranker(model, max_length=cfg.max_length, batch_size=cfg.batch_size,
+                                                        trust_remote_code=cfg.trust_remote_code,
+                                                        show_progress=progress)
+        return self._rerankers[key]
+
+    def memo(self, key: str, compute: Callable[[], Any]) -> tuple[Any, float, bool]:
+        """Compute a derived result (reranked run, tuned fusion, rewrites) once per ``key``:
+        ``(value, seconds it took when computed, whether this call reused it)``."""
+        with self._lock:
+            if key in self._memo:
+                value, seconds = self._memo[key]
+                return value, seconds, True
+        start = time.perf_counter()
+        value = compute()
+        seconds = time.perf_counter() - start
+        with self._lock:
+            self._memo.setdefault(key, (value, seconds))
+        return value, seconds, False
+
+    def shared(self, key: str, build: Callable[[], Any]) -> Any:
+        """Any other object built once per workspace (rewriters, vocabularies)."""
+        if key not in self._objects:
+            self._objects[key] = build()
+        return self._objects[key]
