@@ -1696,7 +1696,10 @@ PAIRS: list[Pair] = [
          "The {ver} Contacts endpoints live under {base}. Authenticate by {auth}. "
          "List contacts with GET {base}/contacts; results are paginated with {paging}, at most {maxpage} records per page. "
          "Create a contact with POST {base}/contacts and a JSON body containing email, name and custom attributes. "
-         "Phone numbers are {phone}. {status}",
+         "Phone numbers are {phone}. "
+         "Each contact has an id, email, name, phone, created_at, updated_at and a custom_attributes object. "
+         "Update a contact with PATCH {base}/contacts/{{id}}; deleting one with DELETE {base}/contacts/{{id}} is permanent. "
+         "Errors use the standard format with error.code and error.message. {status}",
          (S("v1",
             ["When is the old contacts API being switched off?",
              "How does offset paging work on the legacy contacts endpoints?",
@@ -1744,7 +1747,10 @@ PAIRS: list[Pair] = [
          "Postmortem: webhook delivery {what}, {quarter} 2024",
          "Summary: on {date}, webhook deliveries {impact} for {duration}. {scope} "
          "Root cause: {cause}. Detection: {detect}. Resolution: {fix}. Follow-up actions: {followup}. "
-         "No data was lost; every affected event was delivered once service recovered.",
+         "No data was lost; every affected event was delivered once service recovered. "
+         "The Events API and the delivery log stayed available throughout, so customers could reconcile events themselves. "
+         "This postmortem follows our blameless format and all times are in UTC. "
+         "Customers who need a private RCA can ask their account manager. We are sorry for the disruption.",
          (S("q3",
             ["What went wrong with Kafka during the August webhook slowdown?",
              "Why were US webhooks delayed in the summer of 2024?",
@@ -1793,8 +1799,10 @@ PAIRS: list[Pair] = [
             partial="After 30 days unused months are not refunded, but you can switch off auto-renewal at any time."))),
     Pair("sso-plan", "security", "SSO on Business (paid SAML add-on, no SCIM, not enforceable) vs Enterprise (included, OIDC, SCIM, enforced)",
          "Single sign-on on the {plan} plan",
+         "Single sign-on lets members sign in with your identity provider instead of a Harborline password. "
          "On the {plan} plan, SAML 2.0 single sign-on {availability}. {protocols} {scim} {enforce} "
-         "Setup takes about 15 minutes with Okta, Microsoft Entra ID or Google Workspace.",
+         "Setup takes about 15 minutes with Okta, Microsoft Entra ID or Google Workspace; the ACS URL and Entity ID are shown under Settings › Security › Single sign-on. "
+         "Owners can always use the recovery link if the identity provider is unavailable.",
          (S("business",
             ["Does single sign-on cost extra if we're on Business?",
              "We pay for the SSO add-on, can we make Okta login mandatory for all agents?",
@@ -1816,6 +1824,8 @@ PAIRS: list[Pair] = [
     Pair("audit-plan", "security", "audit log on Business (90 days, CSV export) vs Enterprise (400 days, SIEM streaming and API)",
          "Audit log on the {plan} plan",
          "{plan} workspaces keep audit events for {days}. Events can be viewed and filtered in Settings › Security › Audit log. "
+         "They include sign-ins, permission changes, API key actions, exports and billing changes, each with the actor, IP address and timestamp. "
+         "Audit events cannot be edited or deleted, even by owners. "
          "{stream} Events older than the retention period are deleted permanently. {more}",
          (S("business",
             ["How long are audit events stored on the Business plan?",
@@ -1877,7 +1887,10 @@ PAIRS: list[Pair] = [
     Pair("push", "integrations", "mobile SDK push notifications: iOS (APNs .p8 key) vs Android (FCM)",
          "Push notifications for your {platform} app",
          "The Harborline mobile SDK can notify your app's users when an agent replies. For {platform}, {credential}. "
-         "Upload it in Settings › Channels › Mobile SDK › {platform}. {token} {extra}",
+         "Upload it in Settings › Channels › Mobile SDK › {platform}. {token} "
+         "Push notifications reach only users who have opened a conversation from your app at least once. "
+         "The notification shows the agent's name and the first 100 characters of the reply, and tapping it opens the conversation. "
+         "After uploading the credential, send a test notification from the Mobile SDK page. {extra}",
          (S("ios",
             ["Where do I upload the .p8 key for push notifications?",
              "Do I need a Team ID for Apple push with your SDK?",
@@ -1898,7 +1911,11 @@ PAIRS: list[Pair] = [
             extra="On Android 8 and later the SDK creates a notification channel with the id harborline_messages."))),
     Pair("environments", "api", "sandbox (hl_test_ keys, not billed, reset every 30 days) vs production (hl_live_ keys, billed)",
          "The {env} environment",
-         "The {env} environment {purpose}. Keys for it start with {prefix}. {billing} {data} {webhooks}",
+         "The {env} environment {purpose}. Keys for it start with {prefix}. "
+         "Both environments use the same API endpoints and the same SDKs; only the key decides where a request goes. "
+         "Switch between them with the environment toggle in the top bar of the web app. "
+         "Settings, inboxes and webhook endpoints are configured separately in each environment. "
+         "{billing} {data} {webhooks}",
          (S("sandbox",
             ["Can I test sending SMS without being charged?",
              "Why did all our test data disappear after a month?",
@@ -1922,7 +1939,10 @@ PAIRS: list[Pair] = [
     Pair("workspace-removal", "account", "deactivating a workspace (reversible for 60 days) vs deleting it (final after 7 days)",
          "{Action} a workspace",
          "{Acting} a workspace {effect}. {reversal} {billing} "
-         "Only the workspace owner can do this, from Settings › Workspace › Danger zone. {data}",
+         "Only the workspace owner can do this, from Settings › Workspace › Danger zone. "
+         "Before you continue, export any data you want to keep from Settings › Workspace › Export. "
+         "All members are notified by e-mail, and the chat widget, integrations, API keys and webhooks stop working at once. "
+         "{data}",
          (S("deactivate",
             ["We're pausing the business for a few months, can we suspend the account and come back later?",
              "How long can a suspended workspace be restored?",
@@ -1945,8 +1965,10 @@ PAIRS: list[Pair] = [
             data="Backups are purged within 35 days of deletion."))),
     Pair("seat-billing", "billing", "adding seats on monthly plans (charged immediately, prorated) vs annual plans (quarterly true-up)",
          "Adding seats on a {kind} plan",
+         "Seats are added from Settings › Billing › Seats, or automatically when someone accepts an invite and no free seat is left. "
+         "Every active member, including admins, uses a seat; read-only guests are free. "
          "When you add seats on a {kind} plan, {charge}. {timing} Removing seats {removal} "
-         "The seat price is the same as on the rest of your subscription.",
+         "The seat price is the same as on the rest of your subscription, and seat changes appear as separate lines on the invoice.",
          (S("monthly",
             ["We pay monthly and just added three users, when are they charged?",
              "If I remove seats on a monthly subscription, when does it apply?",
@@ -1965,7 +1987,11 @@ PAIRS: list[Pair] = [
             removal="is only possible at the annual renewal."))),
     Pair("2fa-method", "security", "two-factor with an authenticator app (30-second codes, works everywhere) vs SMS (10-minute codes, not available in some countries)",
          "Two-factor authentication with {method}",
-         "Using {method} is one way to add a second step when signing in. {setup} Codes {expiry}. {availability} {security} "
+         "Two-factor authentication protects your account even if your password leaks. "
+         "Using {method} is one way to add this second step when signing in. {setup} "
+         "Once it is set up, Harborline asks for a six-digit code after your password on every new device, "
+         "and trusted devices are remembered for 30 days. Codes {expiry}. {availability} {security} "
+         "If you lose access to your second factor, use one of your recovery codes. "
          "You can switch methods from Profile › Security.",
          (S("app",
             ["Which apps can I use to generate MFA codes?",
@@ -1990,7 +2016,9 @@ PAIRS: list[Pair] = [
     Pair("payment-method", "billing", "paying by credit card (all plans, automatic) vs bank transfer (large annual contracts, net 30)",
          "Paying {how}",
          "Paying {how} is available {who}. {process} {timing} {currency} "
-         "Receipts are e-mailed to billing contacts once payment is received.",
+         "Whatever the method, invoices are issued on the renewal date and list the plan, seats, add-ons and taxes. "
+         "You can change how you pay at any time from Settings › Billing › Payment method; the change applies to the next invoice. "
+         "Late payments start the 14-day grace period, and receipts are e-mailed to billing contacts once payment is received.",
          (S("card",
             ["When does our card get charged for the renewal?",
              "Which currency is my card charged in?",
@@ -2193,7 +2221,7 @@ def render_guide(t: Topic, title: str, rng: random.Random) -> str:
         f"Need to {t.task}? Follow the steps below.",
         f"This article shows how to {t.task}.",
         f"Admins often ask how to {t.task}. It only takes a minute.",
-        f"Here is how to {t.task} in {PRODUCT}.",
+        f"Here is how to {t.task}.",
         f"To {t.task}, use the {nav_leaf(t.nav)} page ({t.nav}).",
     ])
     facts = rng.sample(t.facts, 2)
@@ -2275,9 +2303,9 @@ def render_about(t: Topic, rng: random.Random) -> tuple[str, str]:
                         f"{cap(noun)}: the details"])
     facts = list(t.facts)
     rng.shuffle(facts)
-    joins = ["", "Also, ", "In addition, ", ""]
+    joins = ["Also, ", "In addition, ", "Note that "]
     body = " ".join(
-        (rng.choice(joins) + lc_first(f)) if i and rng.random() < 0.4 else f for i, f in enumerate(facts)
+        (rng.choice(joins) + lc_first(f)) if i and rng.random() < 0.3 else f for i, f in enumerate(facts)
     )
     intro = rng.choice([
         f"This page answers the questions admins ask most often about this part of {PRODUCT}.",
@@ -2365,6 +2393,8 @@ def make_typo(text: str, rng: random.Random) -> str:
 # ---------------------------------------------------------------------------
 
 KIND_BY_PREFIX = {"!t": "trouble", "!c": "about", "!g": "guide", "!a": "admin"}
+DOC_TYPE = {"guide": "guide", "trouble": "troubleshooting", "admin": "admin-command", "about": "about",
+            "release": "release-note"}
 
 
 @dataclass
@@ -2416,7 +2446,7 @@ def build(seed: int = DEFAULT_SEED) -> Built:
                         if other != kind:
                             rel[ids[other]] = 1
                 raw_queries.append((text, {"segment": segment, "class": t.cls, "topic": t.id,
-                                           "intent": kind}, rel))
+                                           "intent": DOC_TYPE[kind]}, rel))
 
     for p in PAIRS:
         a, b = p.sides

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FinetuneConfig", "FinetuneResult", "add_typos", "dry_run", "load_config", "read_triples",
-           "run_finetune"]
+__all__ = ["FinetuneConfig", "FinetuneResult", "dry_run", "load_config", "read_triples", "run_finetune"]
 
 _LAZY = {
     "FinetuneConfig": "rerank_fix.finetune.config",
@@ -20,7 +19,6 @@ _LAZY = {
     "run_finetune": "rerank_fix.finetune.trainer",
     "dry_run": "rerank_fix.finetune.dryrun",
     "read_triples": "rerank_fix.finetune.data",
-    "add_typos": "rerank_fix.finetune.augment",
 }
 
 

@@ -170,8 +170,9 @@ def prepare_triples(triples: Sequence[Triple], group_size: int, too_few_negative
         raise DataError(f"{source}: {len(leaked)} training queries are queries of the held-out test split "
                         f"({examples}). Training on test queries makes the test evaluation meaningless; "
                         "mine triples from the training split only")
+    # The miner's typo copies are "<id>#typo<k>": a copy of a dev query is a dev query too.
     kept = [t for t in triples
-            if not (t.query_id is not None and t.query_id in exclude_ids)
+            if not (t.query_id is not None and t.query_id.split("#", 1)[0] in exclude_ids)
             and normalise_query(t.query) not in exclude_texts]
     dropped_dev = len(triples) - len(kept)
     short = [t for t in kept if len(t.neg) < needed]

@@ -58,8 +58,9 @@ def held_out_texts(data: Path, test_split: str) -> set[str]:
     return {normalise_query(q.text) for qid, q in read_queries(queries_path).items() if qid in qrels}
 
 
-def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True) -> DevSetup:
-    """Load the dev split (or carve it out of ``eval.split``), and compute its stage-one candidates."""
+def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True, retrieve: bool = True) -> DevSetup:
+    """Load the dev split (or carve it out of ``eval.split``), and compute its stage-one candidates
+    (``retrieve=False`` skips stage one and leaves the run empty)."""
     from rerank_fix.data import load_eval_set
     from rerank_fix.finetune.data import normalise_query
     from rerank_fix.retrieve.run import Run
@@ -85,7 +86,9 @@ def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True) -> DevSetup:
     test_texts = held_out_texts(Path(source), ec.test_split) if Path(source).is_dir() else set()
 
     fs = ec.first_stage
-    if fs in ("dense", "bm25"):
+    if not retrieve:
+        first_stage = Run(fs, {})
+    elif fs in ("dense", "bm25"):
         from rerank_fix.retrieve import make_retriever
 
         options: dict[str, Any] = {"show_progress": show_progress}

@@ -257,8 +257,12 @@ def _training_args(cfg: "FinetuneConfig", ckpt_dir: Path, resuming: bool, show_p
                        "bf16" if bf16 else "fp16")
         bf16 = fp16 = False
     evaluating = ec.enabled
+    # Several processes without CUDA (torchrun / accelerate launch on CPUs): transformers sets up gloo DDP
+    # only when told to use the CPU; otherwise each process would silently train alone.
+    multi_cpu = not cuda and int(os.environ.get("WORLD_SIZE", "1")) > 1
     return CrossEncoderTrainingArguments(
         output_dir=str(ckpt_dir),
+        use_cpu=multi_cpu,
         num_train_epochs=tc.epochs,
         max_steps=tc.max_steps,
         per_device_train_batch_size=tc.per_device_batch_size,
@@ -323,10 +327,15 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
 
     dev_setup = None
     evaluator = None
+    if not main:
+        # Every process runs this function; one voice is enough.
+        logger.setLevel(logging.WARNING)
     if cfg.eval.enabled:
         from rerank_fix.finetune.evaluator import DevRerankEvaluator, build_stratifiers, prepare_dev
 
-        dev_setup = prepare_dev(cfg, show_progress=show_progress and main)
+        # Stage one runs on the main process only: the others never call the evaluator (under DDP they
+        # serve its scoring requests), but they need the same dev split to filter the triples alike.
+        dev_setup = prepare_dev(cfg, show_progress=show_progress and main, retrieve=main)
     prepared = prepare_triples(
         triples, cfg.data.group_size, cfg.data.too_few_negatives,
         exclude_ids=dev_setup.exclude_ids if dev_setup else (),

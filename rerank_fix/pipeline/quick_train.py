@@ -175,13 +175,13 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
         "data": {"triples": str(triples_path), "group_size": group, "too_few_negatives": "repeat"},
         "train": {"epochs": spec.epochs, "per_device_batch_size": max(1, spec.batch_size // group),
                   "learning_rate": spec.learning_rate, "warmup_ratio": 0.1, "save_steps": 1_000_000,
-                  "save_total_limit": 1, "logging_steps": 10},
+                  "save_total_limit": 2, "logging_steps": 10},
         "eval": {"enabled": False},
     }, source=f"models.{alias}.quick_train")
     logger.info("quick-training %s on %s/%s: %d queries, %d negatives each", alias, source, split, len(triples),
                 spec.negatives)
     result = run_finetune(cfg, show_progress=show_progress)
-    info = {"alias": alias, "model_dir": str(result.model_dir), "source": source, "split": split,
+    info = {"alias": alias, "model_dir": str(result.model_dir), "train_data": source, "split": split,
             "train_queries": len(triples), "negatives_per_query": spec.negatives,
             "negatives_from": spec.negatives_from, "excluded_eval_queries": len(excluded_ids),
             "steps": result.global_step, "seconds": round(time.time() - started, 1),

@@ -130,7 +130,9 @@ class SpellConfig(_Strict):
     protected_words: tuple[str, ...] = ()
     keep_names: bool = True
     english_known_words: bool = True
-    english_min_count: int = Field(default=1_000_000, ge=1)
+    english_min_count: int = Field(default=1, ge=1)
+    english_context_min_pairs: int = Field(default=3, ge=1)
+    english_common_count: int = Field(default=1_000_000, ge=1)
 
 
 class OpenAIConfig(_Strict):

@@ -33,10 +33,17 @@ class SpellSettings:
         protected_words: Extra words never changed (lower case), e.g. product names.
         keep_names: Leave capitalised words after the first alone (``Galliformes``, ``Jamaica``): mid-query capitals
             mark names, which a corpus often lacks.
-        english_known_words: Also leave alone common English words the corpus lacks ("what", "enter" in a small
-            corpus), using the word-frequency list shipped with symspellpy. Corrections still come from the corpus.
-        english_min_count: How common (count in that list) an English word must be to be left alone; the
-            default keeps about 22,000 words and skips the list's rare entries, many of which look like typos.
+        english_known_words: Treat English words the corpus lacks ("what", "enter" in a small corpus; "harming",
+            "acyclic" in a specialised one) as real words, using the 82,765-word frequency list shipped with
+            symspellpy. Such a word is changed only on context evidence (``english_context_min_pairs``).
+            Corrections always come from the corpus.
+        english_min_count: Only list words at least this frequent (in the list's counts) count as English; 1 uses
+            the whole list.
+        english_context_min_pairs: An English word missing from the corpus is corrected to a one-edit neighbour
+            only when that neighbour occurs next to the query's neighbouring words this often in the corpus
+            (``sous vied`` -> ``sous vide``); otherwise it is left alone.
+        english_common_count: English words at least this frequent in the list (about 22,000 words: ``what``,
+            ``enter``) are never changed, whatever the context; "what" next to "is" must not become "that".
 
     Example:
         >>> SpellSettings(max_edit_distance=1).short_word_len
@@ -55,7 +62,9 @@ class SpellSettings:
     protected_words: tuple[str, ...] = ()
     keep_names: bool = True
     english_known_words: bool = True
-    english_min_count: int = 1_000_000
+    english_min_count: int = 1
+    english_context_min_pairs: int = 3
+    english_common_count: int = 1_000_000
 
     def __post_init__(self) -> None:
         if not 1 <= self.max_edit_distance <= 3:
@@ -65,13 +74,16 @@ class SpellSettings:
         if self.prefix_length <= self.max_edit_distance:
             raise ConfigError(f"spell.prefix_length ({self.prefix_length}) must exceed max_edit_distance "
                               f"({self.max_edit_distance})")
+        if self.english_min_count < 1 or self.english_context_min_pairs < 1:
+            raise ConfigError("spell.english_min_count and spell.english_context_min_pairs must be at least 1")
         if self.rare_word_ratio <= 1:
             raise ConfigError(f"spell.rare_word_ratio must be above 1, got {self.rare_word_ratio}")
 
 
 @lru_cache(maxsize=4)
-def english_words(min_count: int = 1_000_000) -> frozenset[str]:
-    """Common English words from symspellpy's frequency list (82,765 words with corpus counts)."""
+def english_words(min_count: int = 1) -> frozenset[str]:
+    """English words from symspellpy's frequency list (82,765 words with web-corpus counts), at least
+    ``min_count`` frequent."""
     from importlib.resources import files
 
     words = set()
@@ -131,8 +143,9 @@ class SpellRewriter:
         self.settings = settings or SpellSettings()
         self._verbosity_all = Verbosity.ALL
         self._protected = {w.lower() for w in self.settings.protected_words}
-        self._english = english_words(self.settings.english_min_count) if self.settings.english_known_words \
-            else frozenset()
+        english = self.settings.english_known_words
+        self._english = english_words(self.settings.english_min_count) if english else frozenset()
+        self._common_english = english_words(self.settings.english_common_count) if english else frozenset()
         self._symspell = SymSpell(max_dictionary_edit_distance=self.settings.max_edit_distance,
                                   prefix_length=self.settings.prefix_length)
         for word, count in vocabulary.counts.items():
@@ -159,6 +172,11 @@ class SpellRewriter:
         return [c for c in self._symspell.lookup(word, self._verbosity_all, 1)
                 if c.distance == 1 and c.count >= s.rare_word_ratio * count]
 
+    def _pairs(self, previous: str | None, term: str, following: str | None) -> int:
+        """How often ``term`` follows ``previous`` plus how often ``following`` follows it, in the corpus."""
+        return ((self.vocabulary.bigram(previous, term) if previous else 0)
+                + (self.vocabulary.bigram(term, following) if following else 0))
+
     def corrections(self, text: str) -> list[Correction]:
         """The words of ``text`` that would change, in order."""
         s = self.settings
@@ -170,16 +188,20 @@ class SpellRewriter:
             chosen = word
             is_name = s.keep_names and i > 0 and span.text[:1].isupper()
             if (len(word) >= s.min_word_len and word not in self._protected and not span.text.isupper()
-                    and not is_name and word not in self._english):
+                    and not is_name):
                 candidates = self._candidates(word)
+                following = spans[i + 1].text.lower() if i + 1 < len(spans) else None
+                if word in self._common_english:
+                    candidates = []
+                elif candidates and word in self._english:
+                    # A real word the corpus lacks: change it only on context evidence ("sous vied" -> "vide").
+                    candidates = [c for c in candidates if c.distance == 1
+                                  and self._pairs(previous, c.term, following) >= s.english_context_min_pairs]
                 if candidates:
-                    following = spans[i + 1].text.lower() if i + 1 < len(spans) else None
 
                     def score(c: Any, prev: str | None = previous, nxt: str | None = following) -> float:
-                        pairs = (self.vocabulary.bigram(prev, c.term) if prev else 0) + \
-                                (self.vocabulary.bigram(c.term, nxt) if nxt else 0)
                         return (-s.edit_penalty * c.distance + math.log(c.count)
-                                + s.context_weight * math.log1p(pairs))
+                                + s.context_weight * math.log1p(self._pairs(prev, c.term, nxt)))
 
                     best = max(candidates, key=score)
                     if best.term != word:

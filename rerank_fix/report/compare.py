@@ -1,0 +1,348 @@
+"""The comparison report: report.md, report.html (one self-contained file), report.json, PNG plots,
+TREC runs for every pipeline, the routing policies, and a rich summary for the terminal."""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, TOO_SMALL
+from rerank_fix.report.tables import fmt_estimate, fmt_number, markdown_table
+
+if TYPE_CHECKING:
+    from rerank_fix.pipeline.runner import ComparisonResult, PipelineResult
+
+logger = logging.getLogger("rerank_fix.report")
+
+MARK = {HELPS: "▲", HURTS: "▼"}
+
+
+def _p(p: float) -> str:
+    from rerank_fix.pipeline.runner import format_p
+
+    return format_p(p)
+
+
+def _ms(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def _clean(value: Any) -> Any:
+    """JSON without NaN (as null) and with plain types."""
+    if isinstance(value, float):
+        return None if math.isnan(value) or math.isinf(value) else value
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    return value
+
+
+# ------------------------------------------------------------------------------------------ JSON
+def report_dict(result: "ComparisonResult", files: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Every figure of the report, machine-readable."""
+    recipe = result.recipe
+    baseline = result.baseline.name
+    pipelines = []
+    for r in result.results:
+        pipelines.append({
+            "name": r.name, "description": r.spec.description, "kind": r.kind,
+            "spec": r.spec.model_dump(mode="json"),
+            "overall": {m: e.as_dict() for m, e in r.evaluation.overall.metrics.items()},
+            "strata": r.evaluation.as_dict()["strata"],
+            "stages": [s.as_dict() for s in r.stages],
+            "latency_total": r.latency.as_dict(),
+            "info": {k: v for k, v in r.info.items() if k != "stages"},
+        })
+    comparisons = [{"pipeline": name, "baseline": baseline, **c.as_dict()}
+                   for name, comps in result.comparisons.items() for c in comps]
+    return _clean({
+        "recipe": recipe.model_dump(mode="json"),
+        "recipe_file": recipe.source_path,
+        "eval_set": {"name": result.eval_set.name, "queries": len(result.eval_set.qrels),
+                     "documents": len(result.eval_set.corpus), "source": recipe.data.source,
+                     "split": recipe.data.split, "query_sets": recipe.data.query_sets or None},
+        "baseline": baseline,
+        "metrics": list(result.evaluator.metrics),
+        "compare_metrics": list(recipe.compare_metrics),
+        "alpha": recipe.alpha,
+        "min_stratum_size": recipe.min_stratum_size,
+        "strata": {d: {s: len(q) for dd, s, q in result.evaluator.groups() if dd == d}
+                   for d in dict.fromkeys(d for d, _, _ in result.evaluator.groups())},
+        "models": result.models,
+        "pipelines": pipelines,
+        "comparisons": comparisons,
+        "verdicts": [v.sentence for v in result.verdicts()],
+        "notes": result.notes,
+        "latency_queries": len(result.latency_queries),
+        "cv_folds": [len(f) for f in result.folds],
+        "cache": result.cache,
+        "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
+        "files": files or {},
+        "generated_at": _dt.datetime.now().isoformat(timespec="seconds"),
+    })
+
+
+# -------------------------------------------------------------------------------------- markdown
+def headline_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]]]:
+    """Pipeline × (each compare metric ± CI, Δ and Holm p vs baseline) + latency, overall."""
+    metrics = list(result.recipe.compare_metrics)
+    headers = ["pipeline"]
+    for m in metrics:
+        headers += [m, f"Δ {m}", "p (Holm)"]
+    headers += ["latency p50 / p95 ms", "significant strata"]
+    rows = []
+    for r in result.results:
+        row = [r.name + (" (baseline)" if r is result.baseline else "")]
+        for m in metrics:
+            row.append(fmt_estimate(r.evaluation.overall.metrics[m]))
+            if r is result.baseline:
+                row += ["–", "–"]
+            else:
+                c = result.comparison(r.name, ALL, ALL, m)
+                row += [fmt_estimate(c.delta, signed=True) + (f" {MARK[c.verdict]}" if c.verdict in MARK else ""),
+                        _p(c.p_holm)]
+        amortised = " (batch/query)" if r.latency.amortised else ""
+        row.append(f"{_ms(r.latency.p50)} / {_ms(r.latency.p95)}{amortised}")
+        if r is result.baseline:
+            row.append("–")
+        else:
+            comps = result.comparisons[r.name]
+            helps = sum(c.verdict == HELPS for c in comps)
+            hurts = sum(c.verdict == HURTS for c in comps)
+            row.append(f"{helps} ▲ / {hurts} ▼")
+        rows.append(row)
+    return headers, rows
+
+
+def stratum_table(result: "ComparisonResult", metric: str, dimension: str) -> str:
+    pipelines = result.results
+    headers = ["stratum", "n", f"{result.baseline.name}"] + [f"{r.name} (Δ, p)" for r in pipelines[1:]]
+    rows = []
+    for dim, stratum, qids in result.evaluator.groups():
+        if dim != dimension:
+            continue
+        base = result.baseline.evaluation.stratum(dim, stratum).metrics[metric]
+        row = [stratum, str(len(qids)), fmt_estimate(base)]
+        for r in pipelines[1:]:
+            c = result.comparison(r.name, dim, stratum, metric)
+            value = fmt_number(c.treatment.mean)
+            if c.verdict == TOO_SMALL:
+                row.append(f"{value} ({fmt_number(c.delta.mean, signed=True)}, too small)")
+            else:
+                row.append(f"{value} ({fmt_number(c.delta.mean, signed=True)}{MARK.get(c.verdict, '')}, "
+                           f"p={_p(c.p_holm)})")
+        rows.append(row)
+    return markdown_table(headers, rows)
+
+
+def latency_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]]]:
+    headers = ["pipeline", "stage", "p50 ms", "p95 ms", "queries timed", "batch s", "shared"]
+    rows = []
+    for r in result.results:
+        for s in r.stages:
+            lat = s.latency()
+            rows.append([r.name, s.label, _ms(lat.p50), _ms(lat.p95),
+                         str(lat.n) if not lat.amortised else "batch/query", f"{s.seconds:.2f}",
+                         "yes" if s.cached else ""])
+        rows.append([r.name, "**total**", _ms(r.latency.p50), _ms(r.latency.p95),
+                     str(r.latency.n) if not r.latency.amortised else "batch/query", "", ""])
+    return headers, rows
+
+
+def _models_lines(result: "ComparisonResult") -> list[str]:
+    lines = []
+    for name, m in result.models.items():
+        if m.get("source") == "quick_train":
+            lines.append(f"- `{name}`: quick-trained from the bundled MiniLM with `rerank_fix.finetune` on "
+                         f"`{m.get('train_data')}` split `{m.get('split')}` ({m.get('train_queries')} queries, "
+                         f"{m.get('negatives_per_query')} {m.get('negatives_from')} hard negatives each, "
+                         f"{m.get('steps')} steps, {m.get('seconds')} s"
+                         f"{', reused from cache' if m.get('reused') else ''}) → `{m['path']}`")
+        else:
+            lines.append(f"- `{name}`: `{m['path']}` ({m.get('source')})")
+    return lines
+
+
+def _tuning_lines(r: "PipelineResult") -> list[str]:
+    lines = []
+    for s in r.info.get("stages", []):
+        tuning = (s.get("info") or {}).get("tuning")
+        if not tuning:
+            continue
+        lines.append(f"**{r.name}**: `{s['label']}` tuned on {tuning['metric']} over {tuning['grid_size']} grid points; "
+                     "each fold scored with values chosen on the other folds:")
+        lines.append("")
+        rows = [[f["fold"], f["n_test"], json.dumps(f["weights"]), f["k"], fmt_number(f["train_score"])]
+                for f in tuning["folds"]]
+        lines.append(markdown_table(["fold", "queries scored", "weights", "k", f"train {tuning['metric']}"], rows))
+        d = tuning["deploy"]
+        lines.append("")
+        lines.append(f"For new queries (tuned on all judged queries): weights {json.dumps(d['weights'])}, k={d['k']}.")
+        lines.append("")
+    return lines
+
+
+def _routing_lines(result: "ComparisonResult", files: dict[str, Any]) -> list[str]:
+    lines = []
+    for r in result.results:
+        if r.routing is None:
+            continue
+        lines.append(f"**{r.name}** routes between {', '.join(f'`{o}`' for o in r.info['options'])} "
+                     f"(fallback `{r.info['options'][0]}`); {r.info['honesty']}.")
+        lines.append("")
+        if r.routing.fold_policies:
+            rows = [[i, p.n_train, p.describe(), fmt_number(p.train_gain, signed=True)]
+                    for i, p in enumerate(r.routing.fold_policies)]
+            lines.append(markdown_table(["fold", "training queries", "policy", "training gain"], rows))
+            lines.append("")
+        counts = r.routing.as_dict()["queries_per_choice"]
+        lines.append("Queries sent to each pipeline: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".")
+        policy_file = (files.get("policies") or {}).get(r.name)
+        lines.append(f"Deployable policy (fitted on all queries): {r.routing.deploy.describe()}"
+                     + (f"; saved as `{policy_file}`." if policy_file else "."))
+        lines.append("")
+    return lines
+
+
+def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
+    recipe = result.recipe
+    es = result.eval_set
+    lines = [f"# {recipe.name}: {es.name}", ""]
+    if recipe.description:
+        lines += [recipe.description.strip(), ""]
+    lines += [
+        f"- Data: `{recipe.data.source}` split `{recipe.data.split}`"
+        + (f", query sets {', '.join(f'`{k}` ({v})' for k, v in recipe.data.query_sets.items())}"
+           if recipe.data.query_sets else "")
+        + (f", queries file `{recipe.data.queries_file}`" if recipe.data.queries_file else "")
+        + f": {len(es.qrels)} judged queries, {len(es.corpus)} documents.",
+        f"- Baseline: `{result.baseline.name}`. Every pipeline runs on the same queries; deltas are paired, "
+        f"p-values from a paired randomization test, Holm-adjusted across the strata of each metric "
+        f"(alpha {recipe.alpha}); strata under {recipe.min_stratum_size} queries are shown, not judged.",
+        f"- Latency: each stage timed one query at a time on {len(result.latency_queries)} sampled queries "
+        "(dense query vectors computed afresh; hybrid retrievers in parallel threads).",
+        f"- Cross-validation (tuned RRF, routing): {len(result.folds)} folds of "
+        f"{', '.join(str(len(f)) for f in result.folds)} queries (seed {recipe.seed}).",
+        f"- Stage one shared: {result.cache.get('stage_one_cache_hits', 0)} of "
+        f"{result.cache.get('stage_one_searches', 0)} stage-one searches reused; "
+        f"{result.cache.get('retrievers_indexed', 0)} indexes built. Wall time {result.seconds.get('total', 0):.0f} s.",
+    ]
+    if result.models:
+        lines += ["- Rerankers:"] + ["  " + line for line in _models_lines(result)]
+    lines += ["", "## Headline", ""]
+    headers, rows = headline_rows(result)
+    lines += [markdown_table(headers, rows), "", "▲ / ▼: significantly better / worse than the baseline "
+              "(Holm-adjusted p < alpha).", ""]
+    plots = files.get("plots", {})
+    if "headline" in plots:
+        lines += [f"![overall scores]({plots['headline']})", ""]
+    lines += ["## Findings", ""]
+    verdicts = result.verdicts()
+    if verdicts:
+        lines += [f"- {v.sentence}" for v in verdicts]
+    else:
+        lines += ["- No pipeline differs significantly from the baseline in any stratum."]
+    lines += [f"- {n}" for n in result.notes]
+    lines += [""]
+    lines += ["## Per stratum", ""]
+    dims = list(dict.fromkeys(d for d, _, _ in result.evaluator.groups() if d != ALL))
+    for metric in recipe.compare_metrics:
+        lines += [f"### {metric}", ""]
+        if f"delta_{metric}" in plots:
+            lines += [f"![delta per stratum, {metric}]({plots[f'delta_{metric}']})", ""]
+        for dim in [ALL, *dims]:
+            lines += [f"**{'overall' if dim == ALL else dim}**", "", stratum_table(result, metric, dim), ""]
+    lines += ["## Recall@k", ""]
+    if "recall" in plots:
+        lines += [f"![recall@k per pipeline and stratum]({plots['recall']})", ""]
+    lines += ["## Latency per stage", ""]
+    headers, rows = latency_rows(result)
+    lines += [markdown_table(headers, rows), ""]
+    if "latency" in plots:
+        lines += [f"![latency]({plots['latency']})", ""]
+    tuning = [line for r in result.results for line in _tuning_lines(r)]
+    if tuning:
+        lines += ["## Tuned fusion (cross-validated)", ""] + tuning
+    routing = _routing_lines(result, files)
+    if routing:
+        lines += ["## Routing", ""] + routing
+    lines += ["## Files", "", "- `report.json`: every figure above, machine-readable",
+              "- `report.html`: this report in one self-contained file",
+              "- `runs/<pipeline>.trec`: TREC run of every pipeline"]
+    if files.get("policies"):
+        lines += ["- `routing/<pipeline>.policy.json`: routing policies to apply at query time "
+                  "(`RoutingPolicy.load(path).route(queries, corpus)`)"]
+    lines += ["- `plots/*.png`: the plots", ""]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------- writing
+def write_comparison_report(result: "ComparisonResult", out_dir: str | Path, plots: bool = True) -> dict[str, Path]:
+    """Write every output of a comparison; returns ``{"md", "html", "json", ...}`` paths."""
+    from rerank_fix.report.html import markdown_to_html
+
+    out = Path(out_dir)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    files: dict[str, Any] = {"runs": {}, "plots": {}, "policies": {}}
+    for r in result.results:
+        files["runs"][r.name] = str(r.run.to_trec(out / "runs" / f"{r.name}.trec").relative_to(out))
+        if r.routing is not None:
+            path = r.routing.deploy.save(out / "routing" / f"{r.name}.policy.json")
+            files["policies"][r.name] = str(path.relative_to(out))
+    if plots:
+        files["plots"] = _write_plots(result, out / "plots")
+    md = render_markdown(result, files)
+    (out / "report.md").write_text(md, encoding="utf-8")
+    data = report_dict(result, files)
+    (out / "report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    html = markdown_to_html(md, base_dir=out, title=f"{result.recipe.name}: {result.eval_set.name}")
+    (out / "report.html").write_text(html, encoding="utf-8")
+    return {"md": out / "report.md", "html": out / "report.html", "json": out / "report.json", "dir": out}
+
+
+def _write_plots(result: "ComparisonResult", folder: Path) -> dict[str, str]:
+    from rerank_fix.report import compare_plots
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, str] = {}
+    jobs = [("headline", lambda p: compare_plots.plot_headline(result, list(result.recipe.compare_metrics), p)),
+            ("recall", lambda p: compare_plots.plot_recall_curves(result, p)),
+            ("latency", lambda p: compare_plots.plot_latency(result, p))]
+    jobs += [(f"delta_{m}", lambda p, m=m: compare_plots.plot_delta_per_stratum(result, m, p))
+             for m in result.recipe.compare_metrics]
+    if len(result.results) < 2:
+        jobs = [j for j in jobs if not j[0].startswith("delta_")]
+    for key, fn in jobs:
+        name = key.replace("@", "_at_") + ".png"
+        fn(folder / name)
+        out[key] = f"plots/{name}"
+    return out
+
+
+# --------------------------------------------------------------------------------------- terminal
+def print_summary(result: "ComparisonResult", console: Any = None, report_path: Path | None = None) -> None:
+    """The headline table and the findings, for the terminal."""
+    from rich.console import Console
+    from rich.text import Text
+
+    from rerank_fix.report.tables import rich_table
+
+    console = console or Console()
+    headers, rows = headline_rows(result)
+    console.print(rich_table(f"{result.recipe.name}: {result.eval_set.name} (baseline {result.baseline.name})",
+                             headers, rows))
+    for v in result.verdicts():
+        style = "green" if v.comparison.verdict == HELPS else "red"
+        console.print(Text("• " + v.sentence, style=style))
+    for n in result.notes:
+        console.print(Text("• " + n))
+    if report_path is not None:
+        console.print(Text(f"report: {report_path}", style="bold"))
