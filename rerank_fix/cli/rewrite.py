@@ -138,7 +138,9 @@ def run(args) -> int:
     summary_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
     console = Console()
-    table = Table(title=f"rewrite · {eval_set.name} · {summary.backend} · mode {summary.mode}", header_style="bold")
+    # A heading line rather than a table title: the narrow table would wrap a long title.
+    console.print(Text(f"rewrite · {eval_set.name} · {summary.backend} · mode {summary.mode}", style="bold"))
+    table = Table(header_style="bold")
     table.add_column("status")
     table.add_column("queries", justify="right")
     table.add_column("share", justify="right")

@@ -3,10 +3,10 @@
 Every loss here takes the same batch: ``inputs = [queries, docs_per_query]`` and one label list per
 query (1 for the positive, 0 for the negatives), the format of sentence-transformers' listwise losses.
 LambdaLoss and ListNet are the library's own classes; binary cross-entropy is the library's class fed
-the flattened pairs. The group softmax loss is FlagEmbedding's objective; sentence-transformers computes
-the same quantity with ``MultipleNegativesRankingLoss(num_negatives=0, scale=1, activation_fn=Identity())``
-but one forward pass per column, so here it scores all pairs of a micro-batch in one pass (the tests
-check both agree).
+the flattened pairs. The group softmax loss is FlagEmbedding's objective. sentence-transformers'
+``MultipleNegativesRankingLoss(scale=1, activation_fn=Identity())`` computes the same quantity for a
+batch of one query, but adds in-batch negatives to larger batches and runs one forward pass per column;
+here all pairs of a micro-batch are scored in one pass (the tests check the two agree).
 """
 from __future__ import annotations
 

@@ -82,7 +82,8 @@ class MiningResult:
         stats: Counts, drop reasons and score summaries (written as ``stats.json``).
         config: The settings used.
         corpus: The corpus the ids refer to.
-        rank_histograms: ``kept`` and each drop reason -> counts per 1-based rank (index = rank).
+        rank_histograms: ``kept``, ``not_needed`` (passed, beyond the quota) and each drop reason -> counts
+            per 1-based stage-one rank (index = rank).
 
     Example:
         >>> result = HardNegativeMiner(MineConfig(retriever="bm25")).mine(dataset)  # doctest: +SKIP
@@ -142,6 +143,7 @@ class _QueryState:
     pos_prob: float | None = None
     pos_logits: list[float] | None = None
     accepted: list[tuple[int, str, float, float | None, float | None]] = field(default_factory=list)
+    rejected: set[str] = field(default_factory=set)
 
 
 class HardNegativeMiner:
@@ -235,6 +237,8 @@ class HardNegativeMiner:
                     state.accepted = [(*c, None) for c in state.candidates[:state.need]]
                     state.need -= len(state.accepted)
             for state in states:
+                taken = {a[1] for a in state.accepted} | state.rejected
+                counts.not_needed([c[0] for c in state.candidates if c[1] not in taken])
                 record = _record(state, self.teacher is not None)
                 counts.add_record(record, cfg.negatives)
                 if record.neg_ids:
@@ -333,6 +337,7 @@ class HardNegativeMiner:
             for (s, cand), logit, reject in zip(owners, logits, rejected):
                 if reject:
                     counts.drop("teacher", cand[0])
+                    s.rejected.add(cand[1])
                 elif s.need > 0:
                     s.accepted.append((*cand, float(logit)))
                     s.need -= 1
@@ -415,7 +420,7 @@ class _Counters:
         self.teacher_scored = 0
         self.typo_queries = 0
         self.dropped = {r: 0 for r in DROP_REASONS}
-        self._ranks = {r: np.zeros(range_max + 1, dtype=np.int64) for r in ("kept", *DROP_REASONS)}
+        self._ranks = {r: np.zeros(range_max + 1, dtype=np.int64) for r in ("kept", "not_needed", *DROP_REASONS)}
         self.mined_queries = 0
         self.full = 0
         self.short = 0
@@ -433,6 +438,9 @@ class _Counters:
     def drop(self, reason: str, rank: int) -> None:
         self.dropped[reason] += 1
         self._ranks[reason][rank] += 1
+
+    def not_needed(self, ranks: list[int]) -> None:
+        np.add.at(self._ranks["not_needed"], np.asarray(ranks, dtype=np.int64), 1)
 
     def add_record(self, rec: MinedQuery, wanted: int) -> None:
         n = len(rec.neg_ids)

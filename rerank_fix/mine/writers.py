@@ -145,9 +145,11 @@ def plot_histogram(result: "MiningResult", path: str | Path) -> Path:
         bottom += hist["kept"]
         colors = {"exact_duplicate": "#c44e52", "near_duplicate": "#dd8452", "relative_margin": "#8172b3",
                   "absolute_margin": "#937860", "max_score": "#da8bc3", "min_score": "#8c8c8c", "teacher": "#55a868"}
+        colors["not_needed"] = "#d0d0d0"
         for reason, color in colors.items():
-            if hist[reason].sum():
-                ax.bar(ranks, hist[reason], width=1.0, bottom=bottom, label=f"dropped: {reason}", color=color)
+            if hist.get(reason) is not None and hist[reason].sum():
+                label = "passed, not needed" if reason == "not_needed" else f"dropped: {reason}"
+                ax.bar(ranks, hist[reason], width=1.0, bottom=bottom, label=label, color=color)
                 bottom += hist[reason]
     ax.axvline(cfg.range_min + 0.5, color="k", lw=0.8, ls="--")
     ax.set_xlim(cfg.range_min - 0.5, cfg.range_max + 1)

@@ -267,7 +267,7 @@ class Pipeline:
             if isinstance(stage, RerankStage):
                 assert run is not None
                 path = self._model_path(stage)
-                reranker = self.workspace.reranker(stage, path)
+                reranker = self.workspace.reranker(stage, path, share_scores=True)
                 source = run
                 key = f"{lineage}|rerank|{stage_key(stage)}|{path}|{texts_key(rerank_texts)}"
                 run, seconds, cached = self.workspace.memo(

@@ -17,9 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+import numpy as np
+
 from rerank_fix.data.types import Document
 from rerank_fix.pipeline.recipe import BM25Stage, DenseStage, RerankStage, stage_key
 from rerank_fix.retrieve.run import Run
+
+from rerank_fix.rerank.base import Reranker
 
 if TYPE_CHECKING:
     from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
@@ -48,13 +52,42 @@ class CacheStats:
     search_hits: int = 0
     reranks: int = 0
     rerank_hits: int = 0
+    pairs_scored: int = 0
+    pairs_reused: int = 0
     index_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"retrievers_indexed": self.indexed, "stage_one_searches": self.searches,
                 "stage_one_cache_hits": self.search_hits, "reranks": self.reranks,
-                "rerank_cache_hits": self.rerank_hits,
+                "rerank_cache_hits": self.rerank_hits, "pairs_scored": self.pairs_scored,
+                "pairs_reused": self.pairs_reused,
                 "index_seconds": {k: round(v, 3) for k, v in self.index_seconds.items()}}
+
+
+class PairScoreCache(Reranker):
+    """Wraps a reranker and remembers every (query, document) score, so pipelines that rerank overlapping
+    candidate lists (dense top 50, RRF top 50) score each pair once. Scores are a pure function of the
+    pair, so reuse changes nothing but time.
+
+    Args:
+        inner: The reranker that scores the misses.
+        stats: Counters of scored and reused pairs.
+    """
+
+    def __init__(self, inner: Reranker, stats: CacheStats | None = None) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.stats = stats or CacheStats()
+        self._scores: dict[tuple[str, str], float] = {}
+
+    def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        missing = list(dict.fromkeys(p for p in pairs if p not in self._scores))
+        if missing:
+            for pair, value in zip(missing, self.inner.score(missing)):
+                self._scores[pair] = float(value)
+        self.stats.pairs_scored += len(missing)
+        self.stats.pairs_reused += len(pairs) - len(missing)
+        return np.asarray([self._scores[p] for p in pairs], dtype=np.float32)
 
 
 class Workspace:
@@ -181,8 +214,13 @@ class Workspace:
                                                    trust_remote_code=trust_remote_code)
         return self._models[key]
 
-    def reranker(self, cfg: RerankStage, model_path: str, show_progress: bool | None = None) -> CrossEncoderReranker:
-        """A reranker for ``cfg`` with ``model_path`` resolved; the model is loaded once and shared."""
+    def reranker(self, cfg: RerankStage, model_path: str, show_progress: bool | None = None,
+                 share_scores: bool = False) -> Reranker:
+        """A reranker for ``cfg`` with ``model_path`` resolved; the model is loaded once and shared.
+
+        With ``share_scores`` the (query, document) scores are remembered across pipelines, so reranking
+        RRF's top 50 after dense's top 50 scores only the documents dense did not have.
+        """
         from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
 
         progress = self.show_progress if show_progress is None else show_progress
@@ -192,7 +230,12 @@ class Workspace:
             self._rerankers[key] = CrossEncoderReranker(model, max_length=cfg.max_length, batch_size=cfg.batch_size,
                                                         trust_remote_code=cfg.trust_remote_code,
                                                         show_progress=progress)
-        return self._rerankers[key]
+        if not share_scores:
+            return self._rerankers[key]
+        shared_key = "shared|" + key
+        if shared_key not in self._rerankers:
+            self._rerankers[shared_key] = PairScoreCache(self._rerankers[key], self.stats)
+        return self._rerankers[shared_key]
 
     def memo(self, key: str, compute: Callable[[], Any]) -> tuple[Any, float, bool]:
         """Compute a derived result (reranked run, tuned fusion, rewrites) once per ``key``:

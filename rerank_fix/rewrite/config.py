@@ -63,7 +63,8 @@ class PromptConfig(_Strict):
     system: str = DEFAULT_SYSTEM_PROMPT
     user: str = DEFAULT_USER_PROMPT
     examples: tuple[FewShotExample, ...] = (
-        FewShotExample(query="wat is the defualt port of postgres 14", rewrite="what is the default port of postgres 14"),
+        FewShotExample(query="wat is the defualt port of postgres 14",
+                       rewrite="what is the default port of postgres 14"),
     )
 
     @field_validator("system")
@@ -147,8 +148,8 @@ class OpenAIConfig(_Strict):
     backoff_max: float = Field(default=30.0, ge=0)
     max_retry_wait: float = Field(default=60.0, ge=0)
     max_concurrency: int = Field(default=4, ge=1)
-    temperature: float = Field(default=0.0, ge=0)
-    max_tokens: int = Field(default=64, ge=1)
+    temperature: float | None = Field(default=0.0, ge=0)
+    max_tokens: int | None = Field(default=64, ge=1)
     cache_dir: str | None = ".cache/rewrite"
     extra_body: dict[str, Any] = Field(default_factory=dict)
 

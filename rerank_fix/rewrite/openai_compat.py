@@ -60,8 +60,9 @@ class OpenAIChatClient(ChatClient):
         backoff_max: Upper bound on one backoff wait.
         max_retry_wait: A ``Retry-After`` longer than this gives up instead of waiting.
         max_concurrency: Requests in flight at once.
-        temperature: Sampling temperature (0 for reproducible rewrites).
-        max_tokens: Cap on the answer length.
+        temperature: Sampling temperature (0 for reproducible rewrites); None leaves it out of the request.
+        max_tokens: Cap on the answer length; None leaves it out (for models that only take
+            ``max_completion_tokens``, which ``extra_body`` can carry).
         cache_dir: Folder for the answer cache; None disables it.
         extra_body: Extra JSON fields merged into each request (e.g. Ollama ``options``).
         sleep: The wait function used between retries (tests record the waits instead of sleeping).
@@ -76,7 +77,8 @@ class OpenAIChatClient(ChatClient):
     def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY",
                  timeout: float = 30.0, max_retries: int = 3, backoff_base: float = 0.5,
                  backoff_max: float = 30.0, max_retry_wait: float = 60.0, max_concurrency: int = 4,
-                 temperature: float = 0.0, max_tokens: int = 64, cache_dir: str | os.PathLike | None = None,
+                 temperature: float | None = 0.0, max_tokens: int | None = 64,
+                 cache_dir: str | os.PathLike | None = None,
                  extra_body: Mapping[str, Any] | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         super().__init__(max_concurrency)
@@ -97,8 +99,8 @@ class OpenAIChatClient(ChatClient):
         self.backoff_base = float(backoff_base)
         self.backoff_max = float(backoff_max)
         self.max_retry_wait = float(max_retry_wait)
-        self.temperature = float(temperature)
-        self.max_tokens = int(max_tokens)
+        self.temperature = None if temperature is None else float(temperature)
+        self.max_tokens = None if max_tokens is None else int(max_tokens)
         self.extra_body = dict(extra_body or {})
         self.cache = DiskCache(cache_dir) if cache_dir is not None else None
         self.name = f"openai:{model}"
@@ -110,6 +112,7 @@ class OpenAIChatClient(ChatClient):
         self._gate = threading.BoundedSemaphore(max_concurrency)
         self._stats_lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "cache_hits": 0, "failures": 0}
+        self._warned: set[int] = set()
         headers = {"Content-Type": "application/json"}
         if self._api_key:
             headers["Authorization"] = f"Bearer {self._api_key}"
@@ -124,7 +127,9 @@ class OpenAIChatClient(ChatClient):
         return bool(self._api_key)
 
     def _params(self) -> dict[str, Any]:
-        return {"temperature": self.temperature, "max_tokens": self.max_tokens, **self.extra_body}
+        # None leaves a setting out: some models (OpenAI's reasoning models) reject temperature / max_tokens.
+        params = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {**{k: v for k, v in params.items() if v is not None}, **self.extra_body}
 
     def _count(self, key: str) -> None:
         with self._stats_lock:
@@ -182,12 +187,25 @@ class OpenAIChatClient(ChatClient):
                 self._sleep(delay)
                 continue
             if status >= 400:
-                if status in (401, 403):
-                    logger.warning("%s answered HTTP %d: check the API key in $%s", url, status,
-                                   self.api_key_env or "(none configured)")
+                self._warn_once(status, url, response)
                 raise ChatClientError(f"http_{status}", f"{url} answered HTTP {status}")
             return self._parse(response)
         raise AssertionError("unreachable: the last attempt either returns or raises")
+
+    def _warn_once(self, status: int, url: str, response: httpx.Response) -> None:
+        # A wrong key, model name or parameter fails every query the same way: say why once, not per query.
+        if status in RETRY_STATUSES:
+            return
+        with self._stats_lock:
+            if status in self._warned:
+                return
+            self._warned.add(status)
+        if status in (401, 403):
+            logger.warning("%s answered HTTP %d: check the API key in $%s", url, status,
+                           self.api_key_env or "(none configured)")
+        else:
+            logger.warning("%s answered HTTP %d (queries keep their original text): %s", url, status,
+                           response.text[:300].strip())
 
     @staticmethod
     def _parse(response: httpx.Response) -> str:

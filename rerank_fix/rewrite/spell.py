@@ -133,6 +133,7 @@ class SpellRewriter:
     """
 
     name = "spell"
+    sanitize_output = False
 
     def __init__(self, vocabulary: Vocabulary, settings: SpellSettings | None = None) -> None:
         try:

@@ -9,7 +9,7 @@ from typing import Any, Callable, Collection, Iterator, Mapping, Protocol, Seque
 from rerank_fix.data.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.clients import ChatClient
-from rerank_fix.rewrite.config import PromptConfig, RewriteConfig, ValidationConfig
+from rerank_fix.rewrite.config import DEFAULT_DOMAIN_HINT, PromptConfig, RewriteConfig, ValidationConfig
 from rerank_fix.rewrite.sanitize import rejection_reason, same_query, sanitize
 from rerank_fix.rewrite.types import (
     FALLBACK,
@@ -27,7 +27,11 @@ logger = logging.getLogger("rerank_fix.rewrite")
 
 @runtime_checkable
 class RewriteBackend(Protocol):
-    """Anything that turns query texts into candidate rewrites, one :class:`BackendOutput` per query."""
+    """Anything that turns query texts into candidate rewrites, one :class:`BackendOutput` per query.
+
+    An optional ``sanitize_output`` attribute (True when absent) says whether answers need cleaning like a chat
+    model's (quotes, labels, chatter); backends that return the query itself set it to False.
+    """
 
     name: str
 
@@ -54,8 +58,9 @@ class LLMRewriter:
                  domain_hint: str | None = None) -> None:
         self.client = client
         self.prompt = prompt or PromptConfig()
-        self.domain_hint = domain_hint if domain_hint is not None else RewriteConfig().domain_hint
+        self.domain_hint = domain_hint if domain_hint is not None else DEFAULT_DOMAIN_HINT
         self.name = client.name
+        self.sanitize_output = True
 
     def rewrite_batch(self, queries: Sequence[str],
                       progress: Callable[[], None] | None = None) -> list[BackendOutput]:
@@ -203,13 +208,18 @@ class QueryRewriter:
         if not output.ok:
             return RewriteResult(query_id, original, original, f"{FALLBACK}:{output.error or 'no_output'}",
                                  output.latency_ms, None, output.cached)
-        candidate = sanitize(output.text or "")
+        raw = output.text or ""
+        # Chat models wrap answers in quotes, labels and chatter; non-chat backends (spell) return the query
+        # itself, whose quotes or "query:" words must survive.
+        candidate = sanitize(raw) if getattr(self.backend, "sanitize_output", True) else raw.strip()
+        if candidate == original:
+            return RewriteResult(query_id, original, original, UNCHANGED, output.latency_ms, candidate, output.cached)
         v = self.validation
         reason = rejection_reason(original, candidate, v.max_length_ratio, v.max_extra_chars, v.require_overlap)
         if reason is not None:
             return RewriteResult(query_id, original, original, f"{REJECTED}:{reason}", output.latency_ms,
                                  candidate, output.cached)
-        if candidate == original or same_query(original, candidate):
+        if same_query(original, candidate):
             # Case or punctuation changes alone are not worth a different query text.
             return RewriteResult(query_id, original, original, UNCHANGED, output.latency_ms, candidate, output.cached)
         return RewriteResult(query_id, original, candidate, REWRITTEN, output.latency_ms, candidate, output.cached)

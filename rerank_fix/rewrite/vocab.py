@@ -127,7 +127,10 @@ class Vocabulary:
                 if isinstance(item, str):
                     yield item
                 else:
-                    yield getattr(item, "full_text", None) or f"{getattr(item, 'title', '')}\n{getattr(item, 'text', '')}"
+                    full_text = getattr(item, "full_text", None)
+                    if full_text is None:
+                        full_text = f"{getattr(item, 'title', '')}\n{getattr(item, 'text', '')}"
+                    yield full_text
 
         return cls.from_texts(texts(), with_bigrams=with_bigrams, show_progress=show_progress, total=total)
 

@@ -75,10 +75,15 @@ def test_openai_backend_against_loopback_server(beir_folder, tmp_path, httpserve
                         content_type="application/json")
 
     httpserver.expect_request("/v1/chat/completions", method="POST").respond_with_handler(handler)
+    config = tmp_path / "rewrite.yaml"
+    # The YAML holds what has no flag (fast retries); the flags override the rest.
+    config.write_text("backend: spell\nopenai:\n  model: from-yaml\n  max_retries: 1\n  backoff_base: 0.001\n",
+                      encoding="utf-8")
     out = tmp_path / "rw"
-    code = main(["rewrite", "--data", str(beir_folder), "--queries", "queries.typo.jsonl", "--backend", "openai",
-                 "--base-url", httpserver.url_for("/v1"), "--model", "tiny", "--api-key-env", "RW_CLI_KEY",
-                 "--timeout", "0.5", "--cache-dir", str(tmp_path / "cache"), "--mode", "fuse", "--out", str(out)])
+    code = main(["rewrite", "--data", str(beir_folder), "--queries", "queries.typo.jsonl", "--config", str(config),
+                 "--backend", "openai", "--base-url", httpserver.url_for("/v1"), "--model", "tiny",
+                 "--api-key-env", "RW_CLI_KEY", "--timeout", "0.5", "--cache-dir", str(tmp_path / "cache"),
+                 "--mode", "fuse", "--out", str(out)])
     assert code == 0
     rows = {r["_id"]: r for r in _read_jsonl(out / "queries.typo.rewritten.jsonl")}
     assert rows["q1"]["text"] == "do goldfish grow"
@@ -88,6 +93,8 @@ def test_openai_backend_against_loopback_server(beir_folder, tmp_path, httpserve
     summary = json.loads(summary_text)
     assert summary["summary"]["mode"] == "fuse" and summary["summary"]["backend"] == "openai:tiny"
     assert summary["config"]["openai"]["api_key_env"] == "RW_CLI_KEY"
+    assert summary["config"]["openai"]["max_retries"] == 1
+    assert sum(1 for request, _ in httpserver.log if "plevic" in request.get_data(as_text=True)) == 2
     assert secret not in summary_text and secret not in capsys.readouterr().out
 
 

@@ -237,3 +237,24 @@ def test_bad_settings_are_config_errors():
         OpenAIChatClient("localhost:8000", "m", api_key_env=None)
     with pytest.raises(ConfigError, match="model name"):
         OpenAIChatClient("http://localhost:8000/v1", "", api_key_env=None)
+
+
+def test_none_settings_are_left_out_and_extra_body_is_sent(httpserver, make_client):
+    httpserver.expect_request(PATH, method="POST").respond_with_json(chat_body("do goldfish grow"))
+    client = make_client(temperature=None, max_tokens=None, extra_body={"max_completion_tokens": 20})
+    assert client.complete(MESSAGES) == "do goldfish grow"
+    body = httpserver.log[0][0].get_json()
+    assert "temperature" not in body and "max_tokens" not in body
+    assert body["max_completion_tokens"] == 20
+
+
+def test_client_error_is_explained_once(httpserver, make_client, caplog):
+    httpserver.expect_request(PATH, method="POST").respond_with_json(
+        {"error": {"message": "Unsupported parameter: 'max_tokens'"}}, status=400)
+    client = make_client()
+    with caplog.at_level(logging.WARNING, logger="rerank_fix.rewrite"):
+        outputs = client.complete_many([MESSAGES] * 3)
+    assert [o.error for o in outputs] == ["http_400"] * 3
+    warnings = [r.getMessage() for r in caplog.records if "HTTP 400" in r.getMessage()]
+    assert len(warnings) == 1 and "Unsupported parameter" in warnings[0]
+    assert len(httpserver.log) == 3  # a 400 is not retried

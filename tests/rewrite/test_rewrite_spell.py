@@ -141,3 +141,24 @@ def test_common_english_words_missing_from_a_small_corpus_are_kept(vocab):
     # Without the English list a small corpus turns "what" into its nearest corpus word.
     assert corpus_only.correct("what is wifj vs bluetooth") != "what is wifi vs bluetooth"
     assert corpus_only.correct("what is wifj vs bluetooth").endswith("wifi vs bluetooth")
+
+
+def test_rare_english_word_changes_only_with_corpus_context(vocab):
+    speller = SpellRewriter(vocab)
+    # "vied" is an English word, but "sous vide" occurs often in the corpus: context says it is a typo.
+    assert vocab.bigram("sous", "vide") >= 3
+    assert speller.correct("cook eggs sous vied") == "cook eggs sous vide"
+    # Without that context the real word stays.
+    assert speller.correct("they vied for food") == "they vied for food"
+    # Very common English words never change, even where a neighbour pair would favour another word.
+    assert vocab.bigram("that", "is") >= 3
+    assert speller.correct("what is sous vide") == "what is sous vide"
+
+
+def test_spell_output_is_not_sanitised_like_chat_answers(vocab):
+    from rerank_fix.rewrite.stage import QueryRewriter
+
+    queries = {"a": 'query: "golddish" grow', "b": "???", "c": "Rewritten query: golddish"}
+    out = QueryRewriter(SpellRewriter(vocab)).rewrite(queries)
+    assert out.texts() == {"a": 'query: "goldfish" grow', "b": "???", "c": "Rewritten query: goldfish"}
+    assert out.results["b"].status == "unchanged"
