@@ -113,16 +113,24 @@ def _dev_setup(src: _Source, dev_data: str | None, dev_split: str, max_queries: 
     return prepare_dev(cfg)
 
 
-def _sample_pairs(dev: "DevSetup | None", n: int = 32) -> list[tuple[str, str]]:
-    if dev is None:
-        return list(FALLBACK_PAIRS)
-    pairs = []
-    for qid, items in dev.first_stage.results.items():
-        for doc_id, _ in items[:4]:
-            pairs.append((dev.dev.queries[qid].text, dev.dev.corpus[doc_id].full_text))
-            if len(pairs) >= n:
-                return pairs
-    return pairs or list(FALLBACK_PAIRS)
+def _sample_pairs(src: _Source, dev: "DevSetup | None", n: int = 32) -> list[tuple[str, str]]:
+    """Pairs to re-score after reloading: dev candidates, else the run's training triples, else a fixed few."""
+    pairs: list[tuple[str, str]] = []
+    if dev is not None:
+        for qid, items in dev.first_stage.results.items():
+            pairs += [(dev.dev.queries[qid].text, dev.dev.corpus[doc_id].full_text) for doc_id, _ in items[:4]]
+    elif src.config_yaml:
+        import yaml
+
+        from rerank_fix.finetune.data import read_triples
+
+        triples = ((yaml.safe_load(src.config_yaml) or {}).get("data") or {}).get("triples")
+        if triples and Path(triples).exists():
+            for t in read_triples(triples, show_progress=False)[:n]:
+                pairs += [(t.query, d) for d in (t.pos[0], *t.neg[:3])]
+                if len(pairs) >= n:
+                    break
+    return pairs[:n] or list(FALLBACK_PAIRS)
 
 
 def _raw_scores(model: "CrossEncoder", pairs: list[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
@@ -220,7 +228,7 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
         weights = tmp / "model.safetensors"
         if not weights.is_file():
             raise RuntimeError(f"save_pretrained wrote no model.safetensors in {tmp}")
-        pairs = _sample_pairs(dev)
+        pairs = _sample_pairs(src, dev)
         reference = _raw_scores(model, pairs)
         reloaded = CrossEncoder(str(tmp), max_length=max_length)
         again = _raw_scores(reloaded, pairs)

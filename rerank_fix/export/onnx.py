@@ -58,13 +58,14 @@ def export_onnx(model: "CrossEncoder", path: Path, exporter: str = "dynamo") -> 
     names = [n for n in ("input_ids", "attention_mask", "token_type_ids") if n in sample]
 
     class Logits(torch.nn.Module):
-        # Positional inputs in a fixed order, so ONNX input names cannot be bound to the wrong tensors.
+        # Named inputs in a fixed order, so ONNX input names cannot be bound to the wrong tensors.
         def __init__(self, inner):
             super().__init__()
             self.inner = inner
 
-        def forward(self, *inputs):
-            return self.inner(**dict(zip(names, inputs))).logits
+        def forward(self, input_ids, attention_mask, token_type_ids=None):
+            extra = {} if token_type_ids is None else {"token_type_ids": token_type_ids}
+            return self.inner(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
 
     wrapped = Logits(hf)
     args = tuple(sample[n] for n in names)
@@ -73,7 +74,7 @@ def export_onnx(model: "CrossEncoder", path: Path, exporter: str = "dynamo") -> 
         try:
             batch, seq = torch.export.Dim("batch"), torch.export.Dim("sequence")
             torch.onnx.export(wrapped, args, str(path), input_names=names, output_names=["logits"],
-                              dynamic_shapes=tuple({0: batch, 1: seq} for _ in names), dynamo=True,
+                              dynamic_shapes={n: {0: batch, 1: seq} for n in names}, dynamo=True,
                               external_data=False, verbose=False)
             return path
         except Exception as exc:  # the exporter raises many types; the legacy path is the fallback

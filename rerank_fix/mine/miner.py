@@ -244,6 +244,12 @@ class HardNegativeMiner:
                 if record.neg_ids:
                     records.append(record)
 
+        if counts.empty:
+            logger.warning(
+                "%d of %d queries got no negative: every candidate in the window %d:%d failed a check. With the "
+                "margin check this happens when a query's least similar positive scores below all its "
+                "candidates (the bi-encoder misses that positive); widen --range, lower --relative-margin, or "
+                "rely on a --teacher instead", counts.empty, len(query_ids), cfg.range_min, cfg.range_max)
         if cfg.typo_rate > 0:
             records = _with_typo_copies(records, cfg, counts)
         stats = counts.as_stats(cfg, data, time.perf_counter() - started, self.teacher,

@@ -45,8 +45,9 @@ def teacher_rejects(candidate_prob: np.ndarray | float, positive_prob: np.ndarra
     """True where the candidate's probability is at least ``fraction`` of the positive's: a likely positive.
 
     Example:
-        >>> # Both logits negative: the candidate (-1.5) beats the positive (-2.0) and must be rejected.
-        >>> bool(teacher_rejects(to_probability(np.array([-1.5])), to_probability(np.array([-2.0])), 0.95)[0])
+        >>> # Both logits negative: the candidate (-1.95) beats the positive (-2.0) and must be rejected,
+        >>> # although on raw logits -1.95 < 0.95 * -2.0.
+        >>> bool(teacher_rejects(to_probability(np.array([-1.95])), to_probability(np.array([-2.0])), 0.95)[0])
         True
     """
     return np.asarray(candidate_prob) >= fraction * np.asarray(positive_prob)

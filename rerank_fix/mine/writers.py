@@ -90,9 +90,10 @@ def _write_parquet(rows: Iterator[dict[str, str]], columns: list[str], path: Pat
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
                 count += len(chunk)
                 chunk = []
-        # An empty table still writes the schema, so an empty output is a valid, loadable file.
-        writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
-        count += len(chunk)
+        if chunk or count == 0:
+            # An empty table still writes the schema, so an empty output is a valid, loadable file.
+            writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
+            count += len(chunk)
     tmp.replace(path)
     return count
 
@@ -103,6 +104,16 @@ def _save_dataset(parquet: Path, folder: Path) -> None:
 
     if folder.exists():
         shutil.rmtree(folder)
+    import pyarrow.parquet as pq
+
+    if pq.ParquetFile(parquet).metadata.num_rows == 0:
+        # datasets cannot read a parquet file without rows; an empty dataset with the columns will do.
+        from datasets import Features, Value
+
+        names = pq.read_schema(parquet).names
+        empty = Dataset.from_dict({n: [] for n in names}, features=Features({n: Value("string") for n in names}))
+        empty.save_to_disk(str(folder), num_shards=1)  # zero shards would not load back
+        return
     with tempfile.TemporaryDirectory(prefix="rerank_fix_mine_", dir=folder.parent) as cache:
         ds = Dataset.from_parquet(str(parquet), cache_dir=cache, keep_in_memory=False)
         ds.save_to_disk(str(folder))

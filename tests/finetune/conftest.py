@@ -51,3 +51,14 @@ def trained_run(collection, triples, tmp_path_factory):
     cfg = parse_config(tiny_config(collection, out, triples), source="tiny")
     result = run_finetune(cfg, show_progress=False)
     return result
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _one_thread():
+    # Two shared cores: one intra-op thread per process avoids oversubscription stalls.
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

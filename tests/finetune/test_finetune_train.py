@@ -25,11 +25,11 @@ def _steps(path: Path) -> list[int]:
 
 def test_training_run_writes_everything(trained_run):
     run = trained_run.run_dir
-    # 36 triples, 4 per batch -> 9 steps an epoch, 2 epochs.
-    assert trained_run.global_step == 18
-    assert _steps(run / "loss_log.jsonl") == list(range(1, 19))
+    # 36 triples, 6 per batch -> 6 steps an epoch, 2 epochs.
+    assert trained_run.global_step == 12
+    assert _steps(run / "loss_log.jsonl") == list(range(1, 13))
     evals = read_log(run / "eval_log.jsonl")
-    assert [e["step"] for e in evals] == [0, 9, 18] and [e["epoch"] for e in evals] == [0.0, 1.0, 2.0]
+    assert [e["step"] for e in evals] == [0, 6, 12] and [e["epoch"] for e in evals] == [0.0, 1.0, 2.0]
     assert {s["dimension"] for s in evals[0]["strata"]} >= {"all", "length"}
     summary = json.loads((run / "summary.json").read_text())
     assert summary["before"]["step"] == 0 and summary["after"]["step"] == trained_run.best_step
@@ -83,7 +83,7 @@ def test_resume_refuses_a_changed_config(trained_run):
 
 
 def _run_cli(config: Path, *extra: str) -> subprocess.Popen:
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "OMP_NUM_THREADS": "1"}
     return subprocess.Popen([sys.executable, "-m", "rerank_fix.finetune", str(config), "--no-progress", *extra],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
@@ -97,30 +97,30 @@ def test_sigkill_mid_run_then_resume_matches_an_uninterrupted_run(trained_run, c
     proc = _run_cli(config)
     log = out / "loss_log.jsonl"
     deadline = time.time() + 300
-    # Kill inside the second epoch, once a checkpoint after step 10 is complete and steps ran past it.
+    # Kill inside the second epoch (steps 7-12), once checkpoint-8 is complete and steps ran past it.
     while time.time() < deadline:
         steps = _steps(log) if log.exists() else []
         done = [s for s, p in checkpoints(out / "checkpoints") if is_complete(p)]
-        if done and max(done) >= 10 and steps and steps[-1] > max(done):
+        if done and max(done) >= 8 and steps and steps[-1] > max(done):
             break
         assert proc.poll() is None, "the run finished before it could be killed:\n" + proc.stdout.read()
         time.sleep(0.02)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     killed_at = _steps(log)[-1]
-    assert killed_at < 18
+    assert killed_at < 12
 
     resumed = _run_cli(config, "--resume")
     output, _ = resumed.communicate(timeout=600)
     assert resumed.returncode == 0, output
     assert "resuming from checkpoint-" in output
     # Same final step count, every step logged exactly once, and the very same losses as without the kill.
-    assert _steps(log) == list(range(1, 19))
+    assert _steps(log) == list(range(1, 13))
     reference = read_log(trained_run.run_dir / "loss_log.jsonl")
     for mine, ref in zip(read_log(log), reference):
         assert mine["loss"] == pytest.approx(ref["loss"], abs=1e-6), mine["step"]
-    assert [e["step"] for e in read_log(out / "eval_log.jsonl")] == [0, 9, 18]
-    assert json.loads((out / "summary.json").read_text())["global_step"] == 18
+    assert [e["step"] for e in read_log(out / "eval_log.jsonl")] == [0, 6, 12]
+    assert json.loads((out / "summary.json").read_text())["global_step"] == 12
 
 
 def test_early_stopping_stops_after_patience(make_config, tmp_path):
@@ -128,7 +128,8 @@ def test_early_stopping_stops_after_patience(make_config, tmp_path):
     from rerank_fix.finetune.trainer import run_finetune
 
     # A learning rate this low cannot move the dev metric: every evaluation fails to improve.
-    config = make_config(train={"learning_rate": 1e-9, "epochs": 5, "max_steps": 12, "per_device_batch_size": 12},
+    config = make_config(train={"learning_rate": 1e-9, "epochs": 5, "max_steps": 12, "per_device_batch_size": 12,
+                                "save_steps": 100},
                          eval={"strategy": "steps", "steps": 3, "early_stopping_patience": 2})
     result = run_finetune(load_config(config), show_progress=False)
     evals = read_log(result.run_dir / "eval_log.jsonl")
@@ -142,7 +143,7 @@ def test_without_evaluation_the_final_model_is_saved(make_config):
     from rerank_fix.finetune.config import load_config
     from rerank_fix.finetune.trainer import run_finetune
 
-    config = make_config(eval={"enabled": False}, train={"max_steps": 3}, loss={"name": "lambda"})
+    config = make_config(eval={"enabled": False}, train={"max_steps": 3, "save_steps": 100}, loss={"name": "lambda"})
     result = run_finetune(load_config(config), show_progress=False)
     assert result.model_dir.name == "final" and result.global_step == 3 and result.best_step is None
     assert _steps(result.run_dir / "loss_log.jsonl") == [1, 2, 3]

@@ -1,0 +1,202 @@
+"""Recipe validation: shipped recipes load; broken ones fail with one clear message naming the field."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rerank_fix.cli import main
+from rerank_fix.errors import ConfigError
+from rerank_fix.pipeline.recipe import RerankStage, RRFStage, load_recipe, parse_recipe
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "recipe.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def error_of(path: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("name", ["compare-fixes.yaml", "demo.yaml"])
+def test_shipped_recipes_validate(name):
+    recipe = load_recipe(ROOT / "recipes" / name)
+    assert recipe.baseline.name == "dense"
+    names = [p.name for p in recipe.pipelines]
+    assert {"dense", "dense+rerank", "bm25", "rrf", "weighted-rrf", "rrf+rerank", "routed"} <= set(names)
+    weighted = recipe.pipeline("weighted-rrf").stages[0]
+    assert isinstance(weighted, RRFStage) and weighted.weights == "tune" and weighted.k == "tune"
+    assert recipe.pipeline("routed").route.between[0] == "dense"
+    rerank = recipe.pipeline("dense+rerank").stages[1]
+    assert isinstance(rerank, RerankStage) and rerank.model in recipe.models
+    assert rerank.trust_remote_code is False
+
+
+def test_stage_forms_and_defaults(tmp_path):
+    recipe = load_recipe(write(tmp_path, """
+defaults:
+  rerank: {depth: 20}
+retrievers:
+  bm25-strict: {bm25: {k1: 1.2, b: 0.75}}
+pipelines:
+  - name: a
+    stages: [dense]
+  - name: b
+    stages:
+      - {stage: dense, top_k: 30}
+      - rerank: {model: BAAI/bge-reranker-v2-m3}
+  - name: c
+    stages:
+      - rrf: {retrievers: [dense, bm25-strict], weights: [1, 0.25], k: 10}
+"""))
+    b = recipe.pipeline("b").stages
+    assert b[0].top_k == 30 and b[1].depth == 20 and b[1].max_length == 256
+    rrf = recipe.pipeline("c").stages[0]
+    assert [r.stage for r in rrf.retrievers] == ["dense", "bm25"]
+    assert rrf.retrievers[1].k1 == 1.2 and rrf.retrievers[1].b == 0.75
+    assert rrf.weights == [1.0, 0.25] and rrf.k == 10
+
+
+def test_unknown_stage_names_field_and_line(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: base
+    stages: [dense]
+  - name: broken
+    stages:
+      - dense
+      - rerankk: {model: BAAI/bge-reranker-v2-m3}
+"""))
+    assert "pipelines[1].stages[1]" in message
+    assert "unknown stage 'rerankk'" in message and "rerank" in message
+    assert "recipe.yaml:8" in message
+    assert "'broken'" in message
+
+
+def test_missing_model_path(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: tuned
+    stages:
+      - dense
+      - rerank: {model: ./models/not-trained-yet, depth: 50}
+"""))
+    assert "pipelines[1].stages[1].rerank.model" in message
+    assert "does not exist" in message and "not-trained-yet" in message
+
+
+def test_rerank_deeper_than_stage_one(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: deep
+    stages:
+      - dense: {top_k: 40}
+      - rerank: {model: BAAI/bge-reranker-v2-m3, depth: 100}
+"""))
+    assert "pipelines[1].stages[1].rerank.depth" in message
+    assert "100" in message and "top_k=40" in message
+
+
+def test_weights_must_match_retrievers(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: hybrid
+    stages:
+      - rrf: {retrievers: [dense, bm25], weights: [1.0, 0.5, 0.2]}
+"""))
+    assert "pipelines[1].stages[0].rrf" in message
+    assert "3 weights given for 2 retrievers" in message
+
+
+def test_several_problems_reported_together(tmp_path):
+    message = error_of(write(tmp_path, """
+alpha: 2
+folds: 1
+pipelines:
+  - name: dense
+    stages: [dense]
+"""))
+    assert "2 problems" in message and "alpha" in message and "folds" in message
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: dense
+    stages: [bm25]
+  - name: r
+    route: {between: [dense, nothing]}
+"""))
+    assert "already used" in message
+    assert "'nothing' is not an earlier pipeline" in message
+
+
+def test_routing_and_order_rules(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: r
+    route: {between: [a, b]}
+  - name: x
+    stages:
+      - rerank: {model: BAAI/bge-reranker-v2-m3}
+      - dense
+      - rewrite: {mode: replace}
+"""))
+    assert "baseline; it cannot be routed" in message
+    assert "rerank needs a retrieval stage" in message
+    assert "rewrite must come before" in message
+
+
+def test_bad_rewrite_config_is_reported_with_its_field(tmp_path):
+    message = error_of(write(tmp_path, """
+pipelines:
+  - name: d
+    stages: [dense]
+  - name: s
+    stages:
+      - rewrite: {config: {backend: telepathy}}
+      - dense
+"""))
+    assert "pipelines[1].stages[0].rewrite.config" in message and "telepathy" in message
+
+
+def test_malformed_yaml_and_non_mapping(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("pipelines: [dense\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="malformed YAML"):
+        load_recipe(path)
+    with pytest.raises(ConfigError, match="must be a YAML mapping"):
+        parse_recipe(["dense"])
+
+
+def test_cli_prints_message_without_traceback(tmp_path, capsys):
+    path = write(tmp_path, """
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: hybrid
+    stages:
+      - rrf: {retrievers: [dense, bm25], weights: [1.0]}
+""")
+    code = main(["compare", str(path), "--data", "demo", "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "weights" in err and "Traceback" not in err
+
+
+def test_cli_rejects_bad_model_override(tmp_path, capsys):
+    code = main(["compare", str(ROOT / "recipes" / "demo.yaml"), "--model", "no-equals-sign",
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "NAME=VALUE" in capsys.readouterr().err
