@@ -18,6 +18,7 @@ from rerank_fix.errors import ConfigError, DataError, UserInputError
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
+    from rerank_fix.finetune.config import FinetuneConfig
     from rerank_fix.finetune.evaluator import DevSetup
 
 logger = logging.getLogger("rerank_fix.export")
@@ -56,6 +57,18 @@ class _Source:
     summary: dict | None
     data_stats: dict | None
     config_yaml: str | None
+
+    def config(self) -> "FinetuneConfig | None":
+        """The run's config, relative paths anchored where the run was started."""
+        if self.config_yaml is None:
+            return None
+        import yaml
+
+        from rerank_fix.finetune.config import parse_config
+
+        base = (self.summary or {}).get("config_base_dir") or str(Path.cwd())
+        return parse_config(yaml.safe_load(self.config_yaml) or {}, source=str(self.run_dir / "config.yaml"),
+                            base_dir=base)
 
 
 def _read_json(path: Path) -> dict | None:
@@ -100,13 +113,8 @@ def _dev_setup(src: _Source, dev_data: str | None, dev_split: str, max_queries: 
             "enabled": True, "data": dev_data, "split": dev_split, "max_queries": max_queries}},
             source="export --dev-data")
         return prepare_dev(cfg)
-    if src.config_yaml is None:
-        return None
-    import yaml
-
-    raw = yaml.safe_load(src.config_yaml) or {}
-    cfg = parse_config(raw, source=str(src.run_dir / "config.yaml"), base_dir=Path.cwd())
-    if not cfg.eval.enabled:
+    cfg = src.config()
+    if cfg is None or not cfg.eval.enabled:
         return None
     if max_queries is not None:
         cfg.eval.max_queries = max_queries
@@ -119,13 +127,11 @@ def _sample_pairs(src: _Source, dev: "DevSetup | None", n: int = 32) -> list[tup
     if dev is not None:
         for qid, items in dev.first_stage.results.items():
             pairs += [(dev.dev.queries[qid].text, dev.dev.corpus[doc_id].full_text) for doc_id, _ in items[:4]]
-    elif src.config_yaml:
-        import yaml
-
+    elif (cfg := src.config()) is not None:
         from rerank_fix.finetune.data import read_triples
 
-        triples = ((yaml.safe_load(src.config_yaml) or {}).get("data") or {}).get("triples")
-        if triples and Path(triples).exists():
+        triples = cfg.resolve(cfg.data.triples)
+        if triples is not None and triples.exists():
             for t in read_triples(triples, show_progress=False)[:n]:
                 pairs += [(t.query, d) for d in (t.pos[0], *t.neg[:3])]
                 if len(pairs) >= n:
@@ -206,10 +212,8 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
         from rerank_fix.export.onnx import require_onnx
 
         require_onnx()
-    if max_length is None and src.config_yaml:
-        import yaml
-
-        max_length = ((yaml.safe_load(src.config_yaml) or {}).get("model") or {}).get("max_length")
+    if max_length is None and (cfg := src.config()) is not None:
+        max_length = cfg.model.max_length
 
     dev = None
     if onnx or int8:

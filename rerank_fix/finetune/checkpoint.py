@@ -13,7 +13,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 STATE_FILE = "rerank_fix_state.json"
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
@@ -112,8 +112,3 @@ def replace_dir_atomic(tmp: Path, target: Path) -> None:
     tmp.rename(target)
     if old.exists():
         shutil.rmtree(old)
-
-
-def iter_log_steps(path: Path) -> Iterator[int]:
-    for record in read_log(path):
-        yield int(record["step"])

@@ -86,8 +86,9 @@ def read_triples(path: str | Path, show_progress: bool = True) -> list[Triple]:
     """
     path = Path(path)
     if not path.exists():
-        raise DataError(f"{path}: triples file not found. Mine triples first (rerank-fix mine ...) or point "
-                        "data.triples at a FlagEmbedding JSONL file or a saved datasets folder")
+        raise DataError(f"{path}: triples file not found. Mine them first, e.g. `rerank-fix mine --data "
+                        "../shared/data/scifact --split train --out runs/mine/scifact`, or point data.triples at "
+                        "your own FlagEmbedding JSONL file or a saved datasets folder")
     if path.is_dir():
         return _read_dataset_dir(path)
     from tqdm.auto import tqdm

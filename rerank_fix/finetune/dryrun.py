@@ -137,9 +137,3 @@ def format_dry_run(report: dict[str, Any]) -> str:
     for warning in report["warnings"]:
         lines.append(f"  WARNING: {warning}")
     return "\n".join(lines)
-
-
-def write_dry_run(report: dict[str, Any], path: Path) -> None:
-    import json
-
-    path.write_text(json.dumps(report, indent=2), encoding="utf-8")

@@ -381,10 +381,10 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
                            cfg.eval.early_stopping_patience, evaluator,
                            state=read_state(checkpoint) if checkpoint is not None else None)
     args = _training_args(cfg, ckpt_dir, resuming=checkpoint is not None, show_progress=show_progress)
-    trainer_cls = _trainer_class()
-    trainer_cls.group_sampler = sampler
-    trainer = trainer_cls(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator,
-                          callbacks=[callback])
+    trainer = _trainer_class()(model=model, args=args, train_dataset=train_dataset, loss=loss, evaluator=evaluator,
+                               callbacks=[callback])
+    # Read when train() builds the dataloader.
+    trainer.group_sampler = sampler
     _replace_progress_callback(trainer, show_progress and main)
     train_started = time.time()
     with _quiet_saves():
@@ -471,4 +471,6 @@ def _summary(cfg, run_dir, model_dir, origin, n_params, data_stats, dev_setup, c
         "total_runtime_s": round(total_seconds, 2),
         "train_samples_per_second": metrics.get("train_samples_per_second"),
         "config": cfg.to_yaml_dict(),
+        # Relative paths in the config are anchored here (the export re-reads the dev split with it).
+        "config_base_dir": str(Path(cfg.base_dir).resolve()) if cfg.base_dir else str(Path.cwd()),
     }

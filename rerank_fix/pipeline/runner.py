@@ -488,7 +488,7 @@ def fusion_notes(result: ComparisonResult) -> list[str]:
         parts = ", ".join(f"{c} {mean(v):.3f}" for c, v in comps.items())
         how = "weighted RRF" if stage.weights is not None else "plain RRF"
         if stage.tuned:
-            how += " (weights/k tuned by cross-validation)"
+            how += ", weights and k tuned by cross-validation"
         if p < result.recipe.alpha and delta < 0:
             notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f}, significantly WORSE than "
                          f"its best component alone ({best} {mean(comps[best]):.3f}; Δ {delta:+.3f}, p={format_p(p)}). "

@@ -122,6 +122,58 @@ def headline_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]
     return headers, rows
 
 
+def query_set_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]]] | None:
+    """Pipeline × query set (clean vs typo versions of the same queries), when the recipe has query sets."""
+    from rerank_fix.pipeline.runner import QUERY_SET
+
+    sets = list(result.recipe.data.query_sets)
+    if not sets or QUERY_SET not in result.evaluator.assignments:
+        return None
+    metrics = list(result.recipe.compare_metrics)
+    headers = ["pipeline"] + [f"{m} · {s}" for m in metrics for s in sets]
+    if len(sets) == 2:
+        headers += [f"{m}: {sets[1]} − {sets[0]}" for m in metrics]
+    rows = []
+    for r in result.results:
+        row = [r.name]
+        values = {}
+        for m in metrics:
+            for s in sets:
+                est = r.evaluation.stratum(QUERY_SET, s).metrics[m]
+                values[(m, s)] = est.mean
+                cell = fmt_estimate(est)
+                if r is not result.baseline:
+                    c = result.comparison(r.name, QUERY_SET, s, m)
+                    cell += f" {MARK[c.verdict]}" if c.verdict in MARK else ""
+                row.append(cell)
+        if len(sets) == 2:
+            row += [fmt_number(values[(m, sets[1])] - values[(m, sets[0])], signed=True) for m in metrics]
+        rows.append(row)
+    return headers, rows
+
+
+def terminal_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]]]:
+    """A narrow headline for the terminal: means, deltas and Holm p-values, no intervals."""
+    metrics = list(result.recipe.compare_metrics)
+    headers = ["pipeline"] + [h for m in metrics for h in (m, "Δ", "p")] + ["p50 ms", "▲/▼ strata"]
+    rows = []
+    for r in result.results:
+        row = [r.name]
+        for m in metrics:
+            row.append(fmt_number(r.evaluation.overall.metrics[m].mean))
+            if r is result.baseline:
+                row += ["", ""]
+            else:
+                c = result.comparison(r.name, ALL, ALL, m)
+                row += [fmt_number(c.delta.mean, signed=True) + MARK.get(c.verdict, ""), _p(c.p_holm)]
+        row.append(_ms(r.latency.p50))
+        comps = result.comparisons.get(r.name, [])
+        row.append("" if r is result.baseline else
+                   f"{sum(c.verdict == HELPS for c in comps)}/{sum(c.verdict == HURTS for c in comps)}")
+        rows.append(row)
+    return headers, rows
+
+
 def stratum_table(result: "ComparisonResult", metric: str, dimension: str) -> str:
     pipelines = result.results
     headers = ["stratum", "n", f"{result.baseline.name}"] + [f"{r.name} (Δ, p)" for r in pipelines[1:]]
@@ -241,6 +293,10 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
     headers, rows = headline_rows(result)
     lines += [markdown_table(headers, rows), "", "▲ / ▼: significantly better / worse than the baseline "
               "(Holm-adjusted p < alpha).", ""]
+    by_set = query_set_rows(result)
+    if by_set is not None:
+        lines += ["### Per query set", "", "The same queries in each version, same judgements; ▲ / ▼ against the "
+                  "baseline on that query set.", "", markdown_table(*by_set), ""]
     plots = files.get("plots", {})
     if "headline" in plots:
         lines += [f"![overall scores]({plots['headline']})", ""]
@@ -336,9 +392,12 @@ def print_summary(result: "ComparisonResult", console: Any = None, report_path: 
     from rerank_fix.report.tables import rich_table
 
     console = console or Console()
-    headers, rows = headline_rows(result)
+    headers, rows = terminal_rows(result)
     console.print(rich_table(f"{result.recipe.name}: {result.eval_set.name} (baseline {result.baseline.name})",
                              headers, rows))
+    by_set = query_set_rows(result)
+    if by_set is not None:
+        console.print(rich_table("per query set", *by_set))
     for v in result.verdicts():
         style = "green" if v.comparison.verdict == HELPS else "red"
         console.print(Text("• " + v.sentence, style=style))
