@@ -12,7 +12,8 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
         name, sep, target = value.partition("=")
         if not sep or not name or not target:
             raise ConfigError(f"{option} {value!r}: expected NAME=VALUE, e.g. {option} "
-                              + ("minilm-quick=runs/finetune/best" if option == "--model" else "typo1=queries.typo1.jsonl"))
+                              + {"--model": "minilm-quick=runs/finetune/best", "--set": "folds=10"}.get(
+                                  option, "typo1=queries.typo1.jsonl"))
         out[name] = target
     return out
 
@@ -31,6 +32,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                              "--query-set clean=queries.dl2019-clean.jsonl --query-set typo1=queries.typo1.jsonl")
     parser.add_argument("--model", action="append", metavar="NAME=PATH",
                         help="point a reranker name used in the recipe at a hub id or trained folder (repeat)")
+    parser.add_argument("--set", action="append", metavar="KEY=VALUE", dest="settings",
+                        help="set any recipe field (dotted key, YAML value), e.g. "
+                             "--set models.minilm-quick.quick_train.data=../shared/data/scifact --set folds=10")
     parser.add_argument("--max-queries", type=int, help="score a seeded sample of this many queries (quick look)")
     parser.add_argument("--only", action="append", metavar="PIPELINE",
                         help="run only these pipelines (plus the baseline and what routed ones need)")
@@ -61,6 +65,10 @@ def run(args) -> int:
         overrides["data.max_queries"] = args.max_queries
     if args.latency_sample is not None:
         overrides["latency.sample"] = args.latency_sample
+    import yaml
+
+    for key, value in _pairs(args.settings, "--set").items():
+        overrides[key] = yaml.safe_load(value)
     models = _pairs(args.model, "--model")
     recipe = load_recipe(args.recipe, overrides)
     result = run_recipe(recipe, model_overrides=models, show_progress=not args.quiet, only=args.only)

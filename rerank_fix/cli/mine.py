@@ -10,7 +10,7 @@ logger = logging.getLogger("rerank_fix.mine")
 # CLI flag -> MineConfig field, for flags whose value is passed through unchanged.
 _PASSTHROUGH = {
     "retriever": "retriever", "negatives": "negatives", "sampling": "sampling", "seed": "seed",
-    "near_dup_threshold": "near_duplicate_threshold", "shingle_size": "shingle_size",
+    "near_dup_threshold": "near_duplicate_threshold", "duplicate_check": "duplicate_check", "shingle_size": "shingle_size",
     "teacher": "teacher", "teacher_fraction": "teacher_fraction", "teacher_batch_size": "teacher_batch_size",
     "teacher_max_length": "teacher_max_length", "model": "model", "batch_size": "batch_size",
     "query_prefix": "query_prefix", "doc_prefix": "doc_prefix", "cache_dir": "cache_dir",
@@ -60,6 +60,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     fn.add_argument("--no-fn-filter", dest="fn_filter", action="store_false", default=None,
                     help="switch off all three false-negative checks")
     fn.add_argument("--fn-filter", dest="fn_filter", action="store_true", help=argparse.SUPPRESS)
+    fn.add_argument("--no-dup-check", dest="duplicate_check", action="store_false", default=None,
+                    help="switch off check (a), duplicates of a positive")
     fn.add_argument("--near-dup-threshold", type=float, default=None,
                     help="word-shingle Jaccard at or above which a candidate duplicates a positive (default 0.8)")
     fn.add_argument("--shingle-size", type=int, default=None, help="words per shingle (default 3)")

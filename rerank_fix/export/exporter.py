@@ -42,6 +42,11 @@ class ExportResult:
         files: Files in it (relative).
         verify: Reload check figures.
         parity: ONNX / int8 parity figures (empty without ``onnx``/``int8``).
+
+    Example:
+        >>> result = export_model("runs/finetune/cpu-minilm", "exported/minilm")  # doctest: +SKIP
+        >>> "model.safetensors" in result.files  # doctest: +SKIP
+        True
     """
 
     target: Path

@@ -27,7 +27,14 @@ MAX_NDCG_DROP = 0.005
 
 
 class ExportParityError(UserInputError):
-    """An exported variant scores differently from the PyTorch model; the export is refused."""
+    """An exported variant scores differently from the PyTorch model; the export is refused.
+
+    Args:
+        message: The failing variant, its Pearson correlation and nDCG@10 drop, and the limits.
+
+    Example:
+        >>> raise ExportParityError("onnx-int8-dynamic fails the parity check ...")  # doctest: +SKIP
+    """
 
 
 def require_onnx() -> None:
@@ -142,7 +149,20 @@ class OnnxReranker(Reranker):
 
 @dataclass
 class Parity:
-    """How an exported variant compares with the torch model on the dev split."""
+    """How an exported variant compares with the torch model on the dev split.
+
+    Args:
+        variant / file: Which export (``onnx-fp32``, ``onnx-int8-dynamic``) and its path in the folder.
+        pairs / queries: How many dev pairs and queries were scored.
+        correlation: Pearson correlation of the variant's logits with torch's.
+        max_abs_diff: Largest logit difference.
+        ndcg_torch / ndcg_variant: Dev nDCG@10 of the reranked stage-one candidates, each scorer.
+
+    Example:
+        >>> import numpy as np
+        >>> parity("onnx-fp32", "onnx/model.onnx", np.arange(5.0), np.arange(5.0), 0.7, 0.7, 3).passed
+        True
+    """
 
     variant: str
     file: str

@@ -79,6 +79,10 @@ class AugmentConfig(_Strict):
         typos: Switch augmentation on.
         probability: Chance that a given training query is corrupted in a given epoch.
         rate: Per-character corruption rate inside a corrupted query.
+
+    Example:
+        >>> AugmentConfig(typos=True, rate=0.1).probability
+        0.3
     """
 
     typos: bool = False
@@ -96,6 +100,10 @@ class LossConfig(_Strict):
         bce_pos_weight: Weight of the positive class for ``bce``; ``null`` for none, ``auto`` for
             ``group_size - 1`` (balances one positive against its negatives).
         mini_batch_size: Pairs per forward pass inside the loss (memory cap); ``null`` scores a micro-batch at once.
+
+    Example:
+        >>> LossConfig(name="lambda").lambda_scheme
+        'ndcg2pp'
     """
 
     name: str = "group_ce"
@@ -135,6 +143,10 @@ class TrainConfig(_Strict):
         save_total_limit: Keep only the newest N checkpoints (at least 2, so a kill while one is being
             written always leaves a complete one).
         logging_steps: Log the loss every N steps (1 gives a per-step curve).
+
+    Example:
+        >>> TrainConfig(learning_rate=2e-5, bf16=True, gradient_checkpointing=True).warmup_ratio
+        0.1
     """
 
     epochs: float = Field(1.0, gt=0)

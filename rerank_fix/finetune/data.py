@@ -35,6 +35,10 @@ class Triple:
         neg: Non-relevant documents (texts), usually mined hard negatives.
         query_id: The query's id when the file carries one (used to keep dev/test queries out of training).
         source: ``file:line`` for messages.
+
+    Example:
+        >>> Triple("rotate an api key", ("Keys rotate in the console.",), ("Dark mode is in settings.",)).neg
+        ('Dark mode is in settings.',)
     """
 
     query: str
@@ -134,24 +138,40 @@ def normalise_query(text: str) -> str:
 
 @dataclass
 class PreparedTriples:
-    """Triples after dev/test filtering, subsetting and the negatives check, with the numbers for the card."""
+    """Triples after dev/test filtering, subsetting and the negatives check, with the numbers for the card.
+
+    Args:
+        triples: The training triples.
+        stats: Counts and lengths (``queries``, ``negatives_mean``, ``dropped_dev_queries`` ...).
+
+    Example:
+        >>> prepare_triples([Triple("q", ("p",), ("n1", "n2"))], group_size=3).stats["negatives_needed"]
+        2
+    """
 
     triples: list[Triple]
     stats: dict[str, Any] = field(default_factory=dict)
 
 
+# More training queries than this share being test queries means the triples were mined from the test split.
+MAX_TEST_OVERLAP = 0.05
+
+
 def prepare_triples(triples: Sequence[Triple], group_size: int, too_few_negatives: str = "error",
                     exclude_ids: Iterable[str] = (), exclude_texts: Iterable[str] = (),
-                    forbidden_texts: Iterable[str] = (), max_triples: int | None = None,
-                    shuffle_subset: bool = True, seed: int = 42, source: str = "triples") -> PreparedTriples:
-    """Drop dev queries, refuse test queries, check negatives, take the subset.
+                    forbidden_ids: Iterable[str] = (), forbidden_texts: Iterable[str] = (),
+                    max_triples: int | None = None, shuffle_subset: bool = True, seed: int = 42,
+                    source: str = "triples") -> PreparedTriples:
+    """Drop dev and test queries, check negatives, take the subset.
 
     Args:
         triples: As read.
         group_size: Documents per group; each query needs ``group_size - 1`` negatives.
         too_few_negatives: ``error`` | ``drop`` | ``repeat`` for queries with fewer negatives.
         exclude_ids / exclude_texts: Dev queries (by id or normalised text), removed from training.
-        forbidden_texts: Held-out test queries (normalised); their presence is an error (leakage).
+        forbidden_ids / forbidden_texts: Held-out test queries (ids, normalised texts). A few are dropped
+            with a warning (collections repeat some query texts across splits); more than
+            ``MAX_TEST_OVERLAP`` of the triples is an error: they were mined from the test split.
         max_triples: Keep at most this many queries.
         shuffle_subset: Take the subset at random (seeded) instead of the first N.
         seed: Seed for the subset.
@@ -164,17 +184,24 @@ def prepare_triples(triples: Sequence[Triple], group_size: int, too_few_negative
     """
     needed = group_size - 1
     exclude_ids, exclude_texts = set(exclude_ids), set(exclude_texts)
-    forbidden = set(forbidden_texts)
-    leaked = [t for t in triples if normalise_query(t.query) in forbidden]
+    test_ids, test_texts = set(forbidden_ids), set(forbidden_texts)
+
+    def base_id(t: Triple) -> str | None:
+        # The miner's typo copies are "<id>#typo<k>": a copy of a dev (test) query is a dev (test) query too.
+        return None if t.query_id is None else t.query_id.split("#", 1)[0]
+
+    leaked = [t for t in triples if base_id(t) in test_ids or normalise_query(t.query) in test_texts]
     if leaked:
         examples = "; ".join(f"{t.source}: {t.query[:60]!r}" for t in leaked[:3])
-        raise DataError(f"{source}: {len(leaked)} training queries are queries of the held-out test split "
-                        f"({examples}). Training on test queries makes the test evaluation meaningless; "
-                        "mine triples from the training split only")
-    # The miner's typo copies are "<id>#typo<k>": a copy of a dev query is a dev query too.
-    kept = [t for t in triples
-            if not (t.query_id is not None and t.query_id.split("#", 1)[0] in exclude_ids)
-            and normalise_query(t.query) not in exclude_texts]
+        if len(leaked) > MAX_TEST_OVERLAP * len(triples):
+            raise DataError(f"{source}: {len(leaked)} of {len(triples)} training queries are queries of the "
+                            f"held-out test split ({examples}). Training on test queries makes the test "
+                            "evaluation meaningless; mine triples from the training split only")
+        logger.warning("%s: dropping %d training queries that are also held-out test queries (%s)", source,
+                       len(leaked), examples)
+        leaked_ids = {id(t) for t in leaked}
+        triples = [t for t in triples if id(t) not in leaked_ids]
+    kept = [t for t in triples if base_id(t) not in exclude_ids and normalise_query(t.query) not in exclude_texts]
     dropped_dev = len(triples) - len(kept)
     short = [t for t in kept if len(t.neg) < needed]
     if short and too_few_negatives == "error":
@@ -202,7 +229,8 @@ def prepare_triples(triples: Sequence[Triple], group_size: int, too_few_negative
         else:
             kept = kept[:max_triples]
     stats = triple_stats(kept, needed)
-    stats.update({"read": len(triples), "dropped_dev_queries": dropped_dev,
+    stats.update({"read": len(triples) + len(leaked), "dropped_dev_queries": dropped_dev,
+                  "dropped_test_queries": len(leaked),
                   "dropped_too_few_negatives": len(short) if too_few_negatives == "drop" else 0,
                   "repeated_negatives": len(short) if too_few_negatives == "repeat" else 0})
     return PreparedTriples(kept, stats)

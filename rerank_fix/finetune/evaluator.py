@@ -33,29 +33,36 @@ class DevSetup:
         dev: The dev ``EvalSet`` (shares the corpus).
         first_stage: Stage-one run over the dev queries.
         exclude_ids / exclude_texts: Dev query ids and normalised texts, removed from the training triples.
-        test_texts: Normalised texts of the held-out test queries (their presence in training is refused).
+        test_ids / test_texts: Ids and normalised texts of the held-out test queries (kept out of training).
         info: Counts for the model card.
+
+    Example:
+        >>> setup = prepare_dev(load_config("configs/finetune/cpu-minilm.yaml"))  # doctest: +SKIP
+        >>> len(setup.dev.queries), setup.first_stage.name  # doctest: +SKIP
+        (30, 'dense')
     """
 
     dev: "EvalSet"
     first_stage: "Run"
     exclude_ids: set[str] = field(default_factory=set)
     exclude_texts: set[str] = field(default_factory=set)
+    test_ids: set[str] = field(default_factory=set)
     test_texts: set[str] = field(default_factory=set)
     info: dict[str, Any] = field(default_factory=dict)
 
 
-def held_out_texts(data: Path, test_split: str) -> set[str]:
-    """Normalised texts of the test split's queries, when ``data`` is a BEIR folder that has it."""
+def held_out_queries(data: Path, test_split: str) -> tuple[set[str], set[str]]:
+    """Ids and normalised texts of the test split's queries, when ``data`` is a BEIR folder that has it."""
     from rerank_fix.data.beir import read_qrels, read_queries
     from rerank_fix.finetune.data import normalise_query
 
     qrels_path = data / "qrels" / f"{test_split}.tsv"
     queries_path = data / "queries.jsonl"
     if not (data.is_dir() and qrels_path.is_file() and queries_path.is_file()):
-        return set()
+        return set(), set()
     qrels = read_qrels(qrels_path)
-    return {normalise_query(q.text) for qid, q in read_queries(queries_path).items() if qid in qrels}
+    queries = {qid: q for qid, q in read_queries(queries_path).items() if qid in qrels}
+    return set(queries), {normalise_query(q.text) for q in queries.values()}
 
 
 def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True, retrieve: bool = True) -> DevSetup:
@@ -83,7 +90,7 @@ def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True, retrieve: boo
     if ec.max_queries is not None and len(qids) > ec.max_queries:
         qids = sorted(random.Random(cfg.seed + 1).sample(qids, ec.max_queries))
     dev = full.subset(qids, name=f"{full.name} (dev)")
-    test_texts = held_out_texts(Path(source), ec.test_split) if Path(source).is_dir() else set()
+    test_ids, test_texts = held_out_queries(Path(source), ec.test_split) if Path(source).is_dir() else (set(), set())
 
     fs = ec.first_stage
     if not retrieve:
@@ -112,8 +119,8 @@ def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True, retrieve: boo
         first_stage = Run(run.name, {q: run.results[q][:ec.depth] for q in dev.queries if q in run.results})
     info = {"collection": full.name, "split": ec.split, "dev_queries": len(dev.queries),
             "dev_pool_queries": len(exclude_ids), "dev_fraction": ec.dev_fraction, "first_stage": fs,
-            "depth": ec.depth, "test_split": ec.test_split, "test_queries_checked": len(test_texts)}
-    return DevSetup(dev, first_stage, exclude_ids, exclude_texts, test_texts, info)
+            "depth": ec.depth, "test_split": ec.test_split, "test_queries_checked": len(test_ids)}
+    return DevSetup(dev, first_stage, exclude_ids, exclude_texts, test_ids, test_texts, info)
 
 
 def build_stratifiers(dev: "EvalSet", stratify_by: str | None) -> "list[Stratifier] | None":

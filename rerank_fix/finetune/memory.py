@@ -24,6 +24,11 @@ class MemoryEstimate:
         activations: Activations kept for the backward pass (with the configured checkpointing).
         activations_no_ckpt / activations_ckpt: Both settings, for comparison.
         overhead: Framework + allocator slack (CUDA context, fragmentation); a flat allowance.
+
+    Example:
+        >>> est = estimate_training_memory(22_700_000, 384, 6, 12, 1536, 32, 256, False, False)
+        >>> est.total_with(True) < est.total_with(False)
+        True
     """
 
     weights: int

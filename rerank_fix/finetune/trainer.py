@@ -43,6 +43,10 @@ class FinetuneResult:
         global_step: Optimizer steps done.
         best_step / best_metric: Where the selection metric peaked (``None`` without evaluation).
         summary: Everything written to ``summary.json``.
+
+    Example:
+        >>> result = run_finetune(cfg)  # doctest: +SKIP
+        >>> CrossEncoder(str(result.model_dir))  # doctest: +SKIP
     """
 
     run_dir: Path
@@ -76,6 +80,10 @@ class RunCallback(_callback_base()):  # type: ignore[misc]
         patience: Evaluations without improvement before stopping; ``None`` never stops early.
         evaluator: The dev evaluator, whose stratified breakdown goes to the eval log.
         state: Restored state of a resumed run.
+
+    Example:
+        >>> cb = RunCallback(Path("runs/x"), GroupSampler(8, 42), "ndcg@10", patience=2)  # doctest: +SKIP
+        >>> trainer = RerankTrainer(..., callbacks=[cb])  # doctest: +SKIP
     """
 
     def __init__(self, run_dir: Path, sampler: "GroupSampler", metric: str | None, patience: int | None,
@@ -340,6 +348,7 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
         triples, cfg.data.group_size, cfg.data.too_few_negatives,
         exclude_ids=dev_setup.exclude_ids if dev_setup else (),
         exclude_texts=dev_setup.exclude_texts if dev_setup else (),
+        forbidden_ids=dev_setup.test_ids if dev_setup else (),
         forbidden_texts=dev_setup.test_texts if dev_setup else (),
         max_triples=cfg.data.max_triples, shuffle_subset=cfg.data.shuffle_subset, seed=cfg.seed,
         source=str(triples_path))

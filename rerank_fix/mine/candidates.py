@@ -105,8 +105,12 @@ class CandidateSource:
 
             assert vectors is not None and self.doc_vectors is not None
             idx, scores = top_k_cosine(vectors, self.doc_vectors, self.depth)
-            runs.append(Run("dense", {qid: [(self.doc_ids[d], float(s)) for d, s in zip(idx[i], scores[i])]
-                                      for i, qid in enumerate(query_ids)}))
+            ids = self.doc_ids
+            dense = {qid: list(zip([ids[d] for d in idx[i]], scores[i].tolist())) for i, qid in enumerate(query_ids)}
+            if self.retriever == "dense":
+                # Already best first; a Run would only sort it again.
+                return CandidateBlock(query_ids, dense, vectors)
+            runs.append(Run("dense", dense))
         if self.retriever in ("bm25", "hybrid"):
             assert self.bm25 is not None
             runs.append(self.bm25.search(queries, k=self.depth))

@@ -43,6 +43,7 @@ class MineConfig(BaseModel):
         seed: Seeds ``random`` sampling and typo augmentation; each query gets its own stream, so results do
             not depend on batch order.
         false_negative_filter: Master switch of the three false-negative checks below (on by default).
+        duplicate_check: Check (a), duplicates of a positive; on by default (needs ``false_negative_filter``).
         near_duplicate_threshold: Word-shingle Jaccard similarity at or above which a candidate counts as a
             near-duplicate of a positive. Exact duplicates (same normalised text) are always caught.
         shingle_size: Words per shingle for the Jaccard check (texts shorter than this use single words).
@@ -82,6 +83,7 @@ class MineConfig(BaseModel):
     sampling: Literal["top", "random"] = "top"
     seed: int = 42
     false_negative_filter: bool = True
+    duplicate_check: bool = True
     near_duplicate_threshold: float = Field(0.8, gt=0.0, le=1.0)
     shingle_size: int = Field(3, ge=1, le=10)
     relative_margin: float | None = Field(0.05, ge=0.0, le=1.0)

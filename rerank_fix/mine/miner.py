@@ -20,6 +20,7 @@ a little slack, in as few calls as possible.
 """
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -216,13 +217,18 @@ class HardNegativeMiner:
                     len(data.corpus), cfg.retriever, cfg.range_min, cfg.range_max)
         source.prepare()
         dedup = (DuplicateChecker(lambda d: data.corpus[d].full_text, cfg.near_duplicate_threshold, cfg.shingle_size)
-                 if cfg.false_negative_filter else None)
+                 if cfg.false_negative_filter and cfg.duplicate_check else None)
 
         records: list[MinedQuery] = []
         blocks = range(0, len(query_ids), cfg.query_block)
         for start in tqdm(blocks, desc="mining", unit="block", disable=not self.show_progress):
             block_ids = query_ids[start:start + cfg.query_block]
             block = source.retrieve({qid: data.queries[qid].text for qid in block_ids})
+            if dedup is not None:
+                # One batch per block: fingerprinting cost then scales with documents, not candidates.
+                dedup.prepare(itertools.chain.from_iterable(
+                    [*positives[qid], *(d for d, _ in block.rankings[qid][cfg.range_min:cfg.range_max])]
+                    for qid in block_ids))
             states = []
             for i, qid in enumerate(block_ids):
                 qvec = block.query_vectors[i] if block.query_vectors is not None else None
@@ -259,59 +265,74 @@ class HardNegativeMiner:
     def _screen(self, qid: str, text: str, pos_ids: list[str], known_negatives: set[str],
                 ranking: list[tuple[str, float]], qvec: np.ndarray | None, source: Any,
                 dedup: DuplicateChecker | None, counts: "_Counters") -> _QueryState | None:
-        """Apply every check except the teacher; return the survivors in sampling order."""
+        """Apply every check except the teacher to the whole window; return the survivors in sampling order."""
         cfg = self.config
         if not ranking:
             counts.no_candidates += 1
             return None
-        window = [(rank, doc_id, score) for rank, (doc_id, score) in enumerate(ranking, start=1)
-                  if cfg.range_min < rank <= cfg.range_max]
-        counts.in_window += len(window)
         pos_set = set(pos_ids)
-        if qvec is not None:
-            sims = source.similarities(qvec, [d for _, d, _ in window] + pos_ids).tolist()
-            cand_sims: list[float | None] = sims[:len(window)]
-            pos_dense: list[float] | None = sims[len(window):]
-        else:
-            cand_sims, pos_dense = [None] * len(window), None
-        # The least similar positive is the reference: every positive must beat its negatives.
-        pos_ref = min(pos_dense) if pos_dense else None
+        window = ranking[cfg.range_min:cfg.range_max]
+        counts.in_window += len(window)
+        ranks = [r for r, (d, _) in enumerate(window, start=cfg.range_min + 1) if d not in pos_set]
+        counts.positives_in_window += len(window) - len(ranks)
+        cands = [window[r - cfg.range_min - 1] for r in ranks]
+        doc_ids = [d for d, _ in cands]
+        reasons = self._reasons(doc_ids, pos_ids, known_negatives, qvec, source, dedup)
+        sims = reasons.pop("_sims")
         survivors = []
-        for (rank, doc_id, score), sim in zip(window, cand_sims):
-            if doc_id in pos_set:
-                counts.positives_in_window += 1
-                continue
-            reason = self._cheap_reason(doc_id, pos_ids, sim, pos_ref, doc_id in known_negatives, dedup)
+        for i, (rank, (doc_id, score)) in enumerate(zip(ranks, cands)):
+            reason = reasons["_first"][i]
             if reason is not None:
                 counts.drop(reason, rank)
                 continue
             if doc_id in known_negatives:
                 counts.judged_negatives += 1
-            survivors.append((rank, doc_id, score, sim))
+            survivors.append((rank, doc_id, score, None if sims is None else float(sims[i])))
         if cfg.sampling == "random":
             random.Random(f"{cfg.seed}:sample:{qid}").shuffle(survivors)
+        pos_dense = None if reasons["_pos_sims"] is None else [float(x) for x in reasons["_pos_sims"]]
         return _QueryState(qid, text, pos_ids, survivors, pos_dense, need=cfg.negatives)
 
-    def _cheap_reason(self, doc_id: str, pos_ids: list[str], sim: float | None, pos_ref: float | None,
-                      known_negative: bool, dedup: DuplicateChecker | None) -> str | None:
+    def _reasons(self, doc_ids: list[str], pos_ids: list[str], known_negatives: set[str], qvec: np.ndarray | None,
+                 source: Any, dedup: DuplicateChecker | None) -> dict[str, Any]:
+        """The first failed check of each candidate (``None``: passed), checks vectorised over the window.
+
+        Order: duplicates, bi-encoder margins, ``max_score``, then ``min_score``. Documents judged
+        non-relevant skip the false-negative checks (their label is known).
+        """
         cfg = self.config
-        if cfg.false_negative_filter and not known_negative:
-            if dedup is not None:
-                dup = dedup.check(doc_id, pos_ids)
-                if dup is not None:
-                    return dup
-            if sim is not None and pos_ref is not None:
-                if cfg.absolute_margin is not None and sim > pos_ref - cfg.absolute_margin:
-                    return "absolute_margin"
+        n = len(doc_ids)
+        first: list[str | None] = [None] * n
+        sims = pos_sims = None
+        if qvec is not None:
+            all_sims = source.similarities(qvec, doc_ids + pos_ids)
+            sims, pos_sims = all_sims[:n], all_sims[n:]
+        checks: list[tuple[str, np.ndarray]] = []
+        if sims is not None and cfg.false_negative_filter:
+            # The least similar positive is the reference: every positive must beat its negatives.
+            pos_ref = float(pos_sims.min())
+            if cfg.absolute_margin is not None:
+                checks.append(("absolute_margin", sims > pos_ref - cfg.absolute_margin))
+            if cfg.relative_margin is not None:
                 # |pos| keeps the threshold below the positive even when similarities are negative
                 # (sentence-transformers #3819).
-                if cfg.relative_margin is not None and sim > pos_ref - abs(pos_ref) * cfg.relative_margin:
-                    return "relative_margin"
-            if sim is not None and cfg.max_score is not None and sim > cfg.max_score:
-                return "max_score"
-        if sim is not None and cfg.min_score is not None and sim < cfg.min_score:
-            return "min_score"
-        return None
+                checks.append(("relative_margin", sims > pos_ref - abs(pos_ref) * cfg.relative_margin))
+            if cfg.max_score is not None:
+                checks.append(("max_score", sims > cfg.max_score))
+        exempt = np.fromiter((d in known_negatives for d in doc_ids), dtype=bool, count=n) if known_negatives \
+            else np.zeros(n, dtype=bool)
+        checks = [(name, mask & ~exempt) for name, mask in checks]
+        if sims is not None and cfg.min_score is not None:
+            checks.append(("min_score", sims < cfg.min_score))
+        if dedup is not None:
+            todo = [i for i in range(n) if not exempt[i]]
+            for i, verdict in zip(todo, dedup.check_many([doc_ids[i] for i in todo], pos_ids)):
+                first[i] = verdict
+        for name, mask in checks:
+            for i in np.flatnonzero(mask).tolist():
+                if first[i] is None:
+                    first[i] = name
+        return {"_first": first, "_sims": sims, "_pos_sims": pos_sims}
 
     def _teacher_pass(self, states: list[_QueryState], corpus: Mapping[str, Document], counts: "_Counters") -> None:
         """Teacher-score survivors lazily: each round scores, for every query still short of negatives,

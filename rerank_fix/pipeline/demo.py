@@ -32,7 +32,7 @@ def run_demo(out_dir: str | Path, show_progress: bool = True, print_terminal_sum
 
     Example:
         >>> report = run_demo("runs/demo/compare")  # doctest: +SKIP
-        >>> report.name
+        >>> report.name  # doctest: +SKIP
         'report.md'
     """
     from rerank_fix.pipeline.recipe import load_recipe

@@ -43,6 +43,10 @@ class LatencyStats:
         p50 / p95: Percentiles over the probed queries.
         n: Queries probed; 0 when the probe was off and ``p50 = p95`` is the batch time per query.
         amortised: True when the figure is batch time divided by queries, not a per-query measurement.
+
+    Example:
+        >>> LatencyStats.of([10.0, 12.0, 30.0]).p50
+        12.0
     """
 
     p50: float
@@ -69,6 +73,10 @@ class StageTrace:
         cached: True when this pipeline reused a result another pipeline computed.
         info: Stage details (tuned values, rewrite counts, model path ...).
         latency_ms: ``query_id -> ms`` from the one-query-at-a-time probe.
+
+    Example:
+        >>> StageTrace("bm25", "bm25", 0.5, False, latency_ms={"q1": 2.0, "q2": 4.0}).latency().p95
+        3.9
     """
 
     label: str
@@ -92,7 +100,19 @@ class StageTrace:
 
 @dataclass
 class PipelineOutput:
-    """A pipeline's run over the evaluation queries and its stage traces."""
+    """A pipeline's run over the evaluation queries and its stage traces.
+
+    Args:
+        name: Pipeline name.
+        run: The final ranking of every query.
+        stages: One trace per stage, in order.
+        info: Extra outputs (e.g. the rewrite results).
+
+    Example:
+        >>> out = PipelineOutput("bm25", Run("bm25", {}), [StageTrace("bm25", "bm25", 0.1, False, n_queries=10)])
+        >>> out.total_latency().amortised
+        True
+    """
 
     name: str
     run: Run
@@ -119,7 +139,20 @@ class PipelineOutput:
 
 @dataclass
 class TuningContext:
-    """What cross-validated stages need: judgements and the folds (never the fold they score)."""
+    """What cross-validated stages need: judgements and the folds (never the fold they score).
+
+    Args:
+        qrels: Judgements of the evaluated queries.
+        folds: The recipe's folds.
+        default_folds: Their number.
+        seed: Seed for folds of another size.
+        groups: Queries that must share a fold (versions of one query).
+
+    Example:
+        >>> ctx = TuningContext({"a": {"d": 1}, "b": {"d": 1}}, [["a"], ["b"]], 2, 0)
+        >>> ctx.folds_for(None)
+        [['a'], ['b']]
+    """
 
     qrels: Mapping[str, Mapping[str, int]]
     folds: list[list[str]]

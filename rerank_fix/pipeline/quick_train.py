@@ -40,6 +40,10 @@ class QuickTrained:
         path: The model folder (loadable by ``CrossEncoder``).
         info: Training data, settings and time, as written beside the model.
         reused: True when it came from the cache.
+
+    Example:
+        >>> QuickTrained(Path("m"), {"split": "train"}, reused=True).info["split"]
+        'train'
     """
 
     path: Path
@@ -112,8 +116,11 @@ def mine_triples(train_set: Any, spec: QuickTrainSpec, exclude_ids: Iterable[str
 
 
 def _key(spec: QuickTrainSpec, source: str, split: str, excluded: Iterable[str]) -> str:
-    ident = {"spec": spec.model_dump(mode="json"), "source": str(Path(source).resolve()) if source != "demo" else "demo",
-             "split": split, "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest()}
+    # ``data`` is left out: it only says where ``source`` came from, and the same training data with the
+    # same settings is the same model whichever recipe asks for it.
+    ident = {"spec": spec.model_dump(mode="json", exclude={"data"}),
+             "source": str(Path(source).resolve()) if source != "demo" else "demo", "split": split,
+             "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest()}
     return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -139,9 +146,17 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
     from rerank_fix.data import load_eval_set
 
     split = choose_split(spec, source, eval_split, alias)
-    excluded_ids = [str(q) for q in (eval_queries or {})]
+    try:
+        train_set = load_eval_set(source, split)
+    except DataError as exc:
+        raise ConfigError(f"models.{alias}.quick_train: cannot load training split {split!r} of {source}: {exc}") from None
+    excluded_ids = {str(q) for q in (eval_queries or {})}
+    eval_texts = {getattr(q, "text", str(q)).strip().lower() for q in (eval_queries or {}).values()}
+    # Only the evaluated queries that are also training queries change the training data (and the cache key).
+    overlap = sorted(q for q in train_set.qrels
+                     if q in excluded_ids or train_set.queries[q].text.strip().lower() in eval_texts)
     root = Path(cache_dir) if cache_dir else cache_root() / "models"
-    folder = root / f"quick-{_key(spec, source, split, excluded_ids)}"
+    folder = root / f"quick-{_key(spec, source, split, overlap)}"
     done = folder / DONE
     if done.is_file():
         info = json.loads(done.read_text(encoding="utf-8"))
@@ -150,12 +165,7 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
             logger.info("reusing quick-trained model %s (%s)", alias, path)
             return QuickTrained(path, info, True)
     started = time.time()
-    try:
-        train_set = load_eval_set(source, split)
-    except DataError as exc:
-        raise ConfigError(f"models.{alias}.quick_train: cannot load training split {split!r} of {source}: {exc}") from None
-    eval_texts = [getattr(q, "text", str(q)) for q in (eval_queries or {}).values()]
-    triples = mine_triples(train_set, spec, excluded_ids, eval_texts, show_progress=show_progress)
+    triples = mine_triples(train_set, spec, overlap, (), show_progress=show_progress)
     if not triples:
         raise DataError(f"{train_set.name}: could not build any training triple (no positives or no candidates)")
     folder.mkdir(parents=True, exist_ok=True)
@@ -183,7 +193,7 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
     result = run_finetune(cfg, show_progress=show_progress)
     info = {"alias": alias, "model_dir": str(result.model_dir), "train_data": source, "split": split,
             "train_queries": len(triples), "negatives_per_query": spec.negatives,
-            "negatives_from": spec.negatives_from, "excluded_eval_queries": len(excluded_ids),
+            "negatives_from": spec.negatives_from, "dropped_evaluated_queries": len(overlap),
             "steps": result.global_step, "seconds": round(time.time() - started, 1),
             "spec": spec.model_dump(mode="json"), "trainer": "rerank_fix.finetune.run_finetune"}
     tmp = done.with_suffix(".tmp")

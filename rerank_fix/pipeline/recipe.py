@@ -36,6 +36,17 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def _short_form(item: Any) -> Any:
+    """``"dense"`` -> ``{"stage": "dense"}``; ``{"dense": {...}}`` -> ``{"stage": "dense", ...}``."""
+    if isinstance(item, str):
+        return {"stage": item}
+    if isinstance(item, dict) and "stage" not in item and len(item) == 1:
+        kind, options = next(iter(item.items()))
+        if isinstance(kind, str) and (options is None or isinstance(options, dict)):
+            return {"stage": kind, **(options or {})}
+    return item
+
+
 # --------------------------------------------------------------------------------------------- stages
 class DenseStage(_Strict):
     """Dense retrieval with a bi-encoder (exact cosine).
@@ -138,6 +149,11 @@ class RRFStage(_Strict):
     depth: int | None = Field(None, ge=1)
     top_k: int = Field(100, ge=1, le=10_000)
     tune: TuneSpec = Field(default_factory=TuneSpec)
+
+    @field_validator("retrievers", mode="before")
+    @classmethod
+    def _retriever_short_forms(cls, value: Any) -> Any:
+        return [_short_form(v) for v in value] if isinstance(value, list) else value
 
     @field_validator("k")
     @classmethod
@@ -281,6 +297,11 @@ class PipelineSpec(_Strict):
     stages: list[Stage] = Field(default_factory=list)
     route: RouteSpec | None = None
 
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stage_short_forms(cls, value: Any) -> Any:
+        return [_short_form(v) for v in value] if isinstance(value, list) else value
+
     @field_validator("name")
     @classmethod
     def _name_ok(cls, value: str) -> str:
@@ -320,6 +341,10 @@ class DataSpec(_Strict):
         query_sets: Several queries files scored together, ``name: file``; each query appears once per
             set and ``query_set`` becomes a stratum dimension (clean vs typo versions of the same queries).
         max_queries: Score a seeded random sample of this many queries (quick looks; null: all).
+
+    Example:
+        >>> DataSpec(source="demo", query_sets={"clean": "queries.jsonl"}).split
+        'test'
     """
 
     source: str | None = None
@@ -346,6 +371,10 @@ class StrataSpec(_Strict):
         typo: Add the typo-heavy vs clean detector.
         fields: Query metadata fields to stratify by (null: every categorical field found).
         labels_file: A ``query_id<TAB>label`` file of your own strata.
+
+    Example:
+        >>> StrataSpec(length_buckets=[3, 8]).typo
+        True
     """
 
     length_buckets: list[int] = Field(default_factory=lambda: [4, 9])
@@ -366,6 +395,10 @@ class QuickTrainSpec(_Strict):
         negatives_from: ``dense`` or ``bm25``.
         epochs / batch_size / learning_rate / max_length: Training settings.
         seed: Seeds the sample and the training.
+
+    Example:
+        >>> QuickTrainSpec(max_queries=50).splits
+        ['train', 'dev']
     """
 
     base: str = "bundled"
@@ -405,6 +438,10 @@ class LatencySpec(_Strict):
 
     Args:
         sample: Queries timed (0 switches the probe off; batch time per query is reported instead).
+
+    Example:
+        >>> LatencySpec().sample
+        30
     """
 
     sample: int = Field(30, ge=0)
@@ -627,6 +664,22 @@ def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str
     return stages, models
 
 
+def merge_models(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """Model aliases of the recipe laid over the project's: settings merge field by field, but giving a
+    ``path`` replaces a ``quick_train`` (and the reverse), so an alias never ends up with both."""
+    out = dict(base)
+    for name, spec in over.items():
+        current = out.get(name)
+        if isinstance(spec, dict) and isinstance(current, dict):
+            current = dict(current)
+            if "path" in spec and "quick_train" in current or "quick_train" in spec and "path" in current:
+                current = {}  # a different kind of model: nothing of the old definition applies
+            out[name] = deep_merge(current, spec)
+        else:
+            out[name] = spec
+    return out
+
+
 def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], defaults: dict[str, Any],
                      errors: _Errors, allowed: tuple[str, ...] = STAGE_KINDS) -> dict[str, Any] | None:
     """Turn ``dense`` / ``{dense: {...}}`` / ``{stage: dense, ...}`` / a named retriever into
@@ -705,9 +758,7 @@ def parse_recipe(raw: Any, source: str = "recipe", text: str | None = None,
         data["pipelines"] = new_pipelines
     errors.raise_if_any()
 
-    models = dict(model_aliases)
-    models.update(raw.get("models") or {})
-    data["models"] = models
+    data["models"] = merge_models(model_aliases, raw.get("models") or {})
     try:
         recipe = Recipe.model_validate(data)
     except ValidationError as exc:

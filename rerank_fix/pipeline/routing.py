@@ -80,7 +80,18 @@ def build_stratifier(config: Mapping[str, Any], corpus: Mapping[str, Document] |
 # ------------------------------------------------------------------------------------- the policy
 @dataclass
 class StratumEvidence:
-    """Why a stratum routes where it does: each option's paired delta against the fallback on training queries."""
+    """Why a stratum routes where it does: each option's paired delta against the fallback on training queries.
+
+    Args:
+        stratum: The stratum label.
+        n: Training queries in it.
+        choice: The pipeline it routes to.
+        deltas / p_values / p_holm: Per option: mean paired delta, raw and Holm-adjusted p-value.
+
+    Example:
+        >>> StratumEvidence("clean", 40, "dense").as_dict()["choice"]
+        'dense'
+    """
 
     stratum: str
     n: int
@@ -283,7 +294,18 @@ def fit_policy(scores: Mapping[str, Mapping[str, float]], labels_by_dimension: M
 
 @dataclass
 class RoutedOutcome:
-    """The honest evaluation of routing: per-query choices from fold policies, plus the deployable policy."""
+    """The honest evaluation of routing: per-query choices from fold policies, plus the deployable policy.
+
+    Args:
+        choices: ``query_id -> pipeline`` chosen by the policy fitted without that query's fold.
+        fold_policies: The policy of each fold.
+        deploy: The policy fitted on every query: what to apply to new queries.
+
+    Example:
+        >>> p = RoutingPolicy("all", {"type": "all"}, {}, "dense", ["dense", "rerank"])
+        >>> RoutedOutcome({"q1": "dense"}, [p], p).as_dict()["queries_per_choice"]
+        {'dense': 1}
+    """
 
     choices: dict[str, str]
     fold_policies: list[RoutingPolicy]

@@ -142,7 +142,21 @@ def resolve_models(recipe: Recipe, eval_set: EvalSet, overrides: Mapping[str, st
 # --------------------------------------------------------------------------------------- results
 @dataclass
 class PipelineResult:
-    """One pipeline's run, its evaluation, its stages with latency, and details (tuning, routing)."""
+    """One pipeline's run, its evaluation, its stages with latency, and details (tuning, routing).
+
+    Args:
+        spec: The pipeline as the recipe gives it.
+        run: Its final ranking of every evaluated query.
+        evaluation: Per-query and per-stratum scores.
+        stages: Stage traces (batch time, per-query latency, details).
+        latency: Per-query latency of the whole pipeline.
+        info: Details for the report.
+        routing: For routed pipelines, the cross-validated choices and the deployable policy.
+
+    Example:
+        >>> result = run_recipe(load_recipe("recipes/demo.yaml"))  # doctest: +SKIP
+        >>> result.result("routed").routing.deploy.describe()     # doctest: +SKIP
+    """
 
     spec: PipelineSpec
     run: Run
@@ -163,7 +177,15 @@ class PipelineResult:
 
 @dataclass
 class Verdict:
-    """A plain-language finding: one pipeline, one stratum, one metric, significant after Holm."""
+    """A plain-language finding: one pipeline, one stratum, one metric, significant after Holm.
+
+    Example:
+        >>> from rerank_fix.evaluate.stats import Estimate
+        >>> c = StratumComparison("typo", "typo-heavy", "recall@5", 40, Estimate(.6, .5, .7, 40),
+        ...                       Estimate(.51, .4, .6, 40), Estimate(-.09, -.15, -.03, 40), .004, .01, "hurts")
+        >>> Verdict("dense+rerank", "dense", c).sentence
+        'dense+rerank hurts typo-heavy queries (vs dense): R@5 −0.090 [−0.150, −0.030], p=0.010 (Holm), n=40'
+    """
 
     pipeline: str
     baseline: str
@@ -216,6 +238,10 @@ class ComparisonResult:
         notes: Findings that need words (fusion vs its components, routing safety).
         cache: Stage-one sharing statistics.
         seconds: Wall time of the phases.
+
+    Example:
+        >>> result = run_recipe(load_recipe("recipes/demo.yaml"))  # doctest: +SKIP
+        >>> [v.sentence for v in result.verdicts()][:2]            # doctest: +SKIP
     """
 
     recipe: Recipe

@@ -52,7 +52,12 @@ def make_folds(query_ids: Sequence[str], n_folds: int, seed: int = 0,
 
 @dataclass(frozen=True)
 class FusionParams:
-    """One point of the RRF grid: a weight per run and the constant k."""
+    """One point of the RRF grid: a weight per run and the constant k.
+
+    Example:
+        >>> FusionParams((1.0, 0.2), 60.0).as_dict(["dense", "bm25"])
+        {'weights': {'dense': 1.0, 'bm25': 0.2}, 'k': 60.0}
+    """
 
     weights: tuple[float, ...]
     k: float
@@ -66,7 +71,12 @@ class FusionParams:
 
 @dataclass
 class FoldChoice:
-    """What one fold was scored with, and how those values did on the training folds."""
+    """What one fold was scored with, and how those values did on the training folds.
+
+    Example:
+        >>> FoldChoice(0, 80, 20, FusionParams((1.0, 0.0), 60.0), 0.61).as_dict()["n_test"]
+        20
+    """
 
     fold: int
     n_train: int
@@ -89,6 +99,10 @@ class TunedFusion:
         deploy: Values tuned on all queries: what to use on new queries (not what the report scores).
         metric: The tuned metric.
         grid_size: Points tried.
+
+    Example:
+        >>> tuned = cv_tune_rrf(runs, qrels, folds, fusion_grid(2, "tune", 60, [0, 1], [60]))  # doctest: +SKIP
+        >>> tuned.deploy.weights                                                              # doctest: +SKIP
     """
 
     run: Run
@@ -109,7 +123,8 @@ def fusion_grid(n_runs: int, weights: Sequence[float] | str | None, k: float | s
     """Every (weights, k) combination to try. Tuned weights fix the first run's weight at 1 (RRF is
     scale-invariant, so only the ratios matter)."""
     if weights == "tune":
-        weight_options = [(1.0, *rest) for rest in itertools.product(weight_grid, repeat=n_runs - 1)]
+        weight_options = [(1.0, *(float(w) for w in rest))
+                          for rest in itertools.product(weight_grid, repeat=n_runs - 1)]
     else:
         weight_options = [tuple(float(w) for w in (weights or [1.0] * n_runs))]
     k_options = [float(x) for x in k_grid] if k == "tune" else [float(k)]  # type: ignore[arg-type]

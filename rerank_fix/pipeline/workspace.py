@@ -45,7 +45,12 @@ def retriever_key(cfg: DenseStage | BM25Stage) -> str:
 
 @dataclass
 class CacheStats:
-    """How often stage-one work was reused rather than recomputed."""
+    """How often stage-one work was reused rather than recomputed.
+
+    Example:
+        >>> CacheStats(searches=4, search_hits=3).as_dict()["stage_one_cache_hits"]
+        3
+    """
 
     indexed: int = 0
     searches: int = 0
@@ -72,6 +77,10 @@ class PairScoreCache(Reranker):
     Args:
         inner: The reranker that scores the misses.
         stats: Counters of scored and reused pairs.
+
+    Example:
+        >>> reranker = PairScoreCache(CrossEncoderReranker("path/to/model"))  # doctest: +SKIP
+        >>> reranker.score([("q", "doc")]); reranker.score([("q", "doc")])    # second call scores nothing  # doctest: +SKIP
     """
 
     def __init__(self, inner: Reranker, stats: CacheStats | None = None) -> None:

@@ -176,7 +176,7 @@ def terminal_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]
 
 def stratum_table(result: "ComparisonResult", metric: str, dimension: str) -> str:
     pipelines = result.results
-    headers = ["stratum", "n", f"{result.baseline.name}"] + [f"{r.name} (Δ, p)" for r in pipelines[1:]]
+    headers = ["stratum", "n", f"{result.baseline.name}"] + [f"{r.name} [CI] Δ p(Holm)" for r in pipelines[1:]]
     rows = []
     for dim, stratum, qids in result.evaluator.groups():
         if dim != dimension:
@@ -185,12 +185,13 @@ def stratum_table(result: "ComparisonResult", metric: str, dimension: str) -> st
         row = [stratum, str(len(qids)), fmt_estimate(base)]
         for r in pipelines[1:]:
             c = result.comparison(r.name, dim, stratum, metric)
-            value = fmt_number(c.treatment.mean)
+            value = fmt_estimate(c.treatment, digits=3) if math.isnan(c.treatment.low) else (
+                f"{c.treatment.mean:.3f} [{c.treatment.low:.2f}, {c.treatment.high:.2f}]")
+            delta = fmt_number(c.delta.mean, signed=True)
             if c.verdict == TOO_SMALL:
-                row.append(f"{value} ({fmt_number(c.delta.mean, signed=True)}, too small)")
+                row.append(f"{value} Δ{delta} (too small)")
             else:
-                row.append(f"{value} ({fmt_number(c.delta.mean, signed=True)}{MARK.get(c.verdict, '')}, "
-                           f"p={_p(c.p_holm)})")
+                row.append(f"{value} Δ{delta}{MARK.get(c.verdict, '')} p={_p(c.p_holm)}")
         rows.append(row)
     return markdown_table(headers, rows)
 

@@ -37,7 +37,7 @@ def plot_delta_per_stratum(result: "ComparisonResult", metric: str, path: str | 
     plt = _pyplot()
     pipelines = [r.name for r in result.results[1:]]
     groups = [(d, s, len(q)) for d, s, q in result.evaluator.groups()]
-    colors = _colors(len(pipelines))
+    colors = _colors(len(result.results))[1:]  # the same colour per pipeline as in the other plots
     height = max(2.5, 0.28 * len(groups) * max(1, len(pipelines)) ** 0.5 + 1.5)
     fig, ax = plt.subplots(figsize=(8.5, height))
     step = 0.8 / max(1, len(pipelines))
@@ -55,12 +55,11 @@ def plot_delta_per_stratum(result: "ComparisonResult", metric: str, path: str | 
             lows.append(max(c.delta.mean - c.delta.low, 0) if not math.isnan(c.delta.low) else 0)
             highs.append(max(c.delta.high - c.delta.mean, 0) if not math.isnan(c.delta.high) else 0)
             filled.append(c.verdict in (HELPS, HURTS))
-        ax.errorbar(xs, ys, xerr=[lows, highs], fmt="none", ecolor=colors[j], alpha=0.7, capsize=2)
+        ax.errorbar(xs, ys, xerr=[lows, highs], fmt="none", ecolor=colors[j], alpha=0.7, capsize=2, label=name)
         ax.scatter([x for x, f in zip(xs, filled) if f], [y for y, f in zip(ys, filled) if f], color=colors[j],
-                   s=30, zorder=3, label=name)
+                   s=30, zorder=3)
         ax.scatter([x for x, f in zip(xs, filled) if not f], [y for y, f in zip(ys, filled) if not f],
-                   facecolors="white", edgecolors=colors[j], s=30, zorder=3,
-                   label=None if any(filled) else name)
+                   facecolors="white", edgecolors=colors[j], s=30, zorder=3)
     ax.axvline(0, color="black", linewidth=0.8)
     ax.set_yticks(range(len(groups)), [_label(d, s, n) for d, s, n in groups], fontsize=8)
     for i in range(1, len(groups)):

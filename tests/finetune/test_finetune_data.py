@@ -86,13 +86,19 @@ def test_too_few_negatives_drop_or_repeat():
     assert len(docs) == 6 and set(docs[1:]) == {"a", "b", "c"} and labels == [1, 0, 0, 0, 0, 0]
 
 
-def test_dev_queries_are_removed_and_test_queries_refused():
+def test_dev_and_test_queries_are_kept_out_of_training():
     rows = _triples((4, 4, 4)) + [Triple("query 0 ", ("p",), ("a", "b", "c"), "q0#typo1", "f:9")]
     kept = prepare_triples(rows, group_size=4, exclude_ids={"q0"}, exclude_texts={normalise_query("Query 2")})
     # q0 and its typo copy go by id, q2 by (normalised) text.
     assert [t.query_id for t in kept.triples] == ["q1"] and kept.stats["dropped_dev_queries"] == 3
-    with pytest.raises(DataError, match="held-out test split"):
-        prepare_triples(rows, group_size=4, forbidden_texts={normalise_query("QUERY 1")})
+    many = _triples((4,) * 40)
+    # A query text shared with the test split (collections repeat a few) is dropped ...
+    clean = prepare_triples(many, group_size=4, forbidden_texts={normalise_query("QUERY 1")}, forbidden_ids={"q7"})
+    assert {"q1", "q7"}.isdisjoint(t.query_id for t in clean.triples) and clean.stats["dropped_test_queries"] == 2
+    assert clean.stats["read"] == 40 and len(clean.triples) == 38
+    # ... but triples that are largely test queries were mined from the wrong split.
+    with pytest.raises(DataError, match="3 of 4 training queries are queries of the held-out test split"):
+        prepare_triples(rows, group_size=4, forbidden_ids={"q0", "q1"})
 
 
 def test_subset_is_seeded():

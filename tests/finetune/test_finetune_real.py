@@ -65,11 +65,12 @@ def test_one_training_step_of_the_full_size_bge_architecture_on_cpu(tmp_path):
     assert torch.isfinite(torch.tensor(result.summary["final_loss"]))
 
 
-def scifact_experiment(data: Path, work: Path, triples: Path | None = None, show_progress: bool = False) -> dict:
+def scifact_experiment(data: Path, work: Path, triples: Path | None = None, show_progress: bool = False,
+                       depth: int = 50) -> dict:
     """Mine scifact train (unless ``triples`` is given), fine-tune the CPU config, evaluate on test.
 
     Returns the figures: dense, dense + un-tuned cross-encoder (fresh head), dense + tuned cross-encoder,
-    each reranking the dense top 50, with 95% bootstrap CIs and paired tests against dense and un-tuned.
+    each reranking the dense top ``depth``, with 95% bootstrap CIs and paired tests against dense and un-tuned.
     """
     from rerank_fix.cli import main
     from rerank_fix.data import load_eval_set
@@ -90,13 +91,13 @@ def scifact_experiment(data: Path, work: Path, triples: Path | None = None, show
     test = load_eval_set(str(data), split="test")
     dense = DenseRetriever(show_progress=show_progress)
     dense.index(test.corpus)
-    first = dense.search(test.query_texts, k=50)
+    first = dense.search(test.query_texts, k=depth)
     untuned, _ = load_model(ModelConfig(name_or_path="bundled", max_length=cfg.model.max_length), seed=cfg.seed)
     runs = {"dense": first}
     for name, model in (("dense+untuned-CE", untuned), ("dense+tuned-CE", str(result.model_dir))):
         reranker = CrossEncoderReranker(model, max_length=cfg.model.max_length, batch_size=64,
                                         show_progress=show_progress, name=name)
-        runs[name] = reranker.rerank(first, test.query_texts, test.corpus, depth=50, name=name)
+        runs[name] = reranker.rerank(first, test.query_texts, test.corpus, depth=depth, name=name)
     evaluator = StratifiedEvaluator(test, metrics=("ndcg@10", "recall@5"))
     evaluations = {name: evaluator.evaluate(run) for name, run in runs.items()}
     figures = {"train": {"steps": result.global_step, "best_step": result.best_step,

@@ -200,3 +200,29 @@ def test_cli_rejects_bad_model_override(tmp_path, capsys):
                  "--out", str(tmp_path / "out")])
     assert code == 2
     assert "NAME=VALUE" in capsys.readouterr().err
+
+
+def test_quick_train_refuses_the_evaluated_split(tmp_path):
+    from rerank_fix.pipeline.quick_train import choose_split
+    from rerank_fix.pipeline.recipe import QuickTrainSpec
+
+    folder = tmp_path / "only-test"
+    (folder / "qrels").mkdir(parents=True)
+    (folder / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq\td\t1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        choose_split(QuickTrainSpec(splits=["test", "train"]), str(folder), "test", alias="minilm-quick")
+    message = str(info.value)
+    assert "test (the evaluated split)" in message and "train (absent)" in message
+    assert "--model minilm-quick=PATH" in message
+    assert choose_split(QuickTrainSpec(), "demo", "test") == "train"
+
+
+def test_model_alias_overrides_merge(tmp_path):
+    recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
+                         {"models.minilm-quick.quick_train.max_queries": 10})
+    spec = recipe.models["minilm-quick"].quick_train
+    assert spec.max_queries == 10 and spec.learning_rate == 2e-4  # the rest still from configs/models.yaml
+    recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
+                         {"models.minilm-quick": {"path": "BAAI/bge-reranker-v2-m3"}})
+    assert recipe.models["minilm-quick"].path == "BAAI/bge-reranker-v2-m3"
+    assert recipe.models["minilm-quick"].quick_train is None
