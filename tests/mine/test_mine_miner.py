@@ -38,10 +38,16 @@ def test_window_quota_and_no_positive_among_negatives(demo_train, mine_dense):
     assert result.stats["queries"]["emitted"] == len(result.records)
 
 
-def test_top_sampling_agrees_with_sentence_transformers(demo_train, bi_encoder, mine_dense):
+def test_top_sampling_agrees_with_sentence_transformers(demo_train, bi_encoder, mine_dense, monkeypatch):
     """Same model, margin and top-k: our negatives equal sentence-transformers' mine_hard_negatives."""
     from datasets import Dataset
     from sentence_transformers.util import mine_hard_negatives
+
+    # Its encoder calls read the same cached embeddings (the vectors are the model's either way), so the
+    # comparison is about candidate selection and takes no re-encoding.
+    cached = lambda texts, **kwargs: mine_dense.encode(list(texts))  # noqa: E731
+    monkeypatch.setattr(bi_encoder, "encode_document", cached, raising=False)
+    monkeypatch.setattr(bi_encoder, "encode_query", cached, raising=False)
 
     corpus = demo_train.corpus
     pairs = {"query": [], "answer": []}
@@ -68,7 +74,7 @@ def test_top_sampling_agrees_with_sentence_transformers(demo_train, bi_encoder, 
     assert sum(a == b for a, b in compared) >= 0.95 * len(compared)
 
 
-def test_hidden_positive_is_not_emitted_with_the_filter_on(demo_train, bi_encoder, mine_dense):
+def test_hidden_positive_is_not_emitted_with_the_filter_on(demo_train, mine_dense):
     """Remove one of two positives from the judgements: the miner must not turn it into a negative.
 
     The hidden one is the positive the bi-encoder finds more similar to its query (the unlabeled
@@ -79,8 +85,8 @@ def test_hidden_positive_is_not_emitted_with_the_filter_on(demo_train, bi_encode
     hidden, kept = {}, {}
     for qid in queries:
         a, b = sorted(d for d, g in demo_train.qrels[qid].items() if g > 0)
-        vecs = bi_encoder.encode([demo_train.queries[qid].text, demo_train.corpus[a].full_text,
-                                  demo_train.corpus[b].full_text], normalize_embeddings=True)
+        vecs = mine_dense.encode([demo_train.queries[qid].text, demo_train.corpus[a].full_text,
+                                  demo_train.corpus[b].full_text])
         sim_a, sim_b = vecs[1] @ vecs[0], vecs[2] @ vecs[0]
         hidden[qid], kept[qid] = (a, b) if sim_a >= sim_b else (b, a)
     partial = EvalSet("demo/hidden", demo_train.corpus, {q: demo_train.queries[q] for q in queries},

@@ -16,12 +16,12 @@ from rerank_fix.retrieve.run import Run
 
 RECIPE = """
 name: tiny
-data: {source: demo, split: test, max_queries: 80}
+data: {source: demo, split: test, max_queries: 60}
 metrics: [recall@5, recall@10, recall@20, ndcg@10]
 compare_metrics: [ndcg@10, recall@5]
 min_stratum_size: 8
 folds: 3
-latency: {sample: 4}
+latency: {sample: 3}
 models:
   tiny-ce:
     quick_train: {splits: [train], max_queries: 24, negatives: 1, max_length: 64, batch_size: 16,
@@ -30,7 +30,7 @@ defaults:
   dense: {top_k: 20}
   bm25: {top_k: 20}
   rrf: {top_k: 20, tune: {weight_grid: [0.0, 0.5, 1.0], k_grid: [10, 60]}}
-  rerank: {depth: 8, max_length: 64, batch_size: 16}
+  rerank: {depth: 6, max_length: 64, batch_size: 16}
 pipelines:
   - name: dense
     stages: [dense]
@@ -66,7 +66,7 @@ def test_every_pipeline_scored_on_the_same_queries(compared):
     recipe, result, _ = compared
     assert [r.name for r in result.results] == [p.name for p in recipe.pipelines]
     qids = set(result.eval_set.qrels)
-    assert len(qids) == 80
+    assert len(qids) == 60
     for r in result.results:
         assert set(r.evaluation.per_query["ndcg@10"]) == qids
     groups = result.evaluator.groups()
@@ -94,10 +94,10 @@ def test_reranker_is_real_and_reorders_only_the_head(compared):
     reranked = result.result("dense+rerank").run
     changed = 0
     for qid in dense.results:
-        head, tail = reranked.ranked_ids(qid)[:8], reranked.ranked_ids(qid)[8:]
-        assert sorted(head) == sorted(dense.ranked_ids(qid)[:8])
-        assert tail == dense.ranked_ids(qid)[8:]
-        changed += head != dense.ranked_ids(qid)[:8]
+        head, tail = reranked.ranked_ids(qid)[:6], reranked.ranked_ids(qid)[6:]
+        assert sorted(head) == sorted(dense.ranked_ids(qid)[:6])
+        assert tail == dense.ranked_ids(qid)[6:]
+        changed += head != dense.ranked_ids(qid)[:6]
     assert changed > 0
     model = result.models["tiny-ce"]
     assert model["source"] == "quick_train" and model["split"] == "train"
@@ -111,9 +111,9 @@ def test_tuned_fusion_is_cross_validated(compared):
     _, result, _ = compared
     tuned = result.result("weighted-rrf").stages[0].info["tuning"]
     assert len(tuned["folds"]) == 3
-    assert sum(f["n_test"] for f in tuned["folds"]) == 80
+    assert sum(f["n_test"] for f in tuned["folds"]) == 60
     for f in tuned["folds"]:
-        assert f["n_train"] + f["n_test"] == 80
+        assert f["n_train"] + f["n_test"] == 60
 
 
 def test_routed_pipeline_takes_each_query_from_a_chosen_option(compared):
@@ -123,7 +123,7 @@ def test_routed_pipeline_takes_each_query_from_a_chosen_option(compared):
     for qid, choice in routed.routing.choices.items():
         assert routed.run.results[qid] == result.result(choice).run.results[qid]
     assert len(routed.routing.fold_policies) == 3
-    assert routed.latency.n == 4
+    assert routed.latency.n == 3
 
 
 def test_latency_per_stage(compared):
@@ -131,10 +131,10 @@ def test_latency_per_stage(compared):
     for r in result.results:
         for s in r.stages:
             lat = s.latency()
-            assert lat.n == 4 and 0 < lat.p50 <= lat.p95
+            assert lat.n == 3 and 0 < lat.p50 <= lat.p95
         assert r.latency.p50 <= r.latency.p95
     rewrite = result.result("spell+bm25").stages[0]
-    assert rewrite.kind == "rewrite" and rewrite.info["summary"]["n_queries"] == 80
+    assert rewrite.kind == "rewrite" and rewrite.info["summary"]["n_queries"] == 60
 
 
 def test_report_files(compared):
