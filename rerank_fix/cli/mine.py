@@ -10,10 +10,11 @@ logger = logging.getLogger("rerank_fix.mine")
 # CLI flag -> MineConfig field, for flags whose value is passed through unchanged.
 _PASSTHROUGH = {
     "retriever": "retriever", "negatives": "negatives", "sampling": "sampling", "seed": "seed",
-    "near_dup_threshold": "near_duplicate_threshold", "duplicate_check": "duplicate_check", "shingle_size": "shingle_size",
+    "near_dup_threshold": "near_duplicate_threshold", "duplicate_check": "duplicate_check",
+    "shingle_size": "shingle_size",
     "teacher": "teacher", "teacher_fraction": "teacher_fraction", "teacher_batch_size": "teacher_batch_size",
     "teacher_max_length": "teacher_max_length", "model": "model", "batch_size": "batch_size",
-    "query_prefix": "query_prefix", "doc_prefix": "doc_prefix", "cache_dir": "cache_dir",
+    "query_prefix": "query_prefix", "doc_prefix": "doc_prefix", "cache_dir": "cache_dir", "device": "device",
     "bm25_k1": "bm25_k1", "bm25_b": "bm25_b", "rrf_k": "rrf_k", "query_block": "query_block",
     "typo_rate": "typo_rate", "typo_copies": "typo_copies",
 }
@@ -82,6 +83,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     models.add_argument("--query-prefix", default=None)
     models.add_argument("--doc-prefix", default=None)
     models.add_argument("--cache-dir", default=None, help="embedding cache (default ~/.cache/rerank_fix)")
+    models.add_argument("--device", default=None, help="torch device for the models (default: cuda if available)")
     models.add_argument("--bm25-k1", type=float, default=None)
     models.add_argument("--bm25-b", type=float, default=None)
     models.add_argument("--rrf-k", type=float, default=None)
@@ -171,7 +173,8 @@ def _print_summary(result, paths: dict[str, str], n_samples: int) -> None:
     table.add_row("passed, not needed", str(c["passed_but_not_needed"]), f"{c['passed_but_not_needed'] / total:.1%}")
     console.print(table)
     for sample in result.samples(n_samples, seed=result.config.seed):
-        console.print(f"[dim]{sample['query_id']}[/] {sample['query']!r}\n  + {sample['pos_id']}: {sample['positive']}\n"
+        console.print(f"[dim]{sample['query_id']}[/] {sample['query']!r}\n"
+                      f"  + {sample['pos_id']}: {sample['positive']}\n"
                       f"  - {sample['neg_id']} (rank {sample['neg_rank']}): {sample['negative']}", highlight=False)
     for name, path in paths.items():
         console.print(f"{name}: {path}", highlight=False)

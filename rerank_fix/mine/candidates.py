@@ -7,7 +7,6 @@ matrix is held once; no queries x corpus matrix is ever built beyond one query b
 """
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Mapping, Sequence
 
@@ -20,8 +19,6 @@ from rerank_fix.retrieve.run import Run
 if TYPE_CHECKING:
     from rerank_fix.retrieve.bm25 import BM25Retriever
     from rerank_fix.retrieve.dense import DenseRetriever
-
-logger = logging.getLogger("rerank_fix.mine")
 
 
 @dataclass

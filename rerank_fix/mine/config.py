@@ -63,6 +63,7 @@ class MineConfig(BaseModel):
         batch_size: Bi-encoder encoding batch size.
         query_prefix / doc_prefix: Instruction prefixes for models that need them (``"query: "`` for E5).
         cache_dir: Embedding cache folder (``None``: the shared default).
+        device: Torch device for the bi-encoder and the teacher (``None``: CUDA when available, else CPU).
         bm25_k1 / bm25_b: BM25 parameters for ``bm25`` and ``hybrid``.
         rrf_k: RRF damping constant for ``hybrid``.
         query_block: Queries processed together: bounds the similarity block and the teacher batch.
@@ -99,6 +100,7 @@ class MineConfig(BaseModel):
     query_prefix: str = ""
     doc_prefix: str = ""
     cache_dir: str | None = None
+    device: str | None = None
     bm25_k1: float = Field(0.9, ge=0.0)
     bm25_b: float = Field(0.4, ge=0.0, le=1.0)
     rrf_k: float = Field(60.0, ge=0.0)

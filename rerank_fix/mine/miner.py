@@ -26,6 +26,7 @@ import math
 import random
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
@@ -121,11 +122,12 @@ class MiningResult:
         for rec in picks:
             j = rng.randrange(len(rec.neg_ids))
             pos = rec.pos_ids[0]
+            neg = rec.neg_ids[j]
             out.append({"query_id": rec.query_id, "query": rec.query, "pos_id": pos, "positive": cut(self.text(pos)),
-                        "neg_id": rec.neg_ids[j], "neg_rank": rec.neg_ranks[j], "negative": cut(self.text(rec.neg_ids[j]))})
+                        "neg_id": neg, "neg_rank": rec.neg_ranks[j], "negative": cut(self.text(neg))})
         return out
 
-    def write(self, out_dir: str, plot: bool = True) -> dict[str, str]:
+    def write(self, out_dir: "str | Path", plot: bool = True) -> dict[str, str]:
         """Write every output format; see :func:`rerank_fix.mine.writers.write_all`."""
         from rerank_fix.mine.writers import write_all
 
@@ -178,7 +180,8 @@ class HardNegativeMiner:
             logger.warning("a teacher was given but the false-negative filter is off; the teacher is not used")
         elif spec is not None:
             self.teacher = spec if isinstance(spec, TeacherScorer) else TeacherScorer(
-                spec, max_length=self.config.teacher_max_length, batch_size=self.config.teacher_batch_size)
+                spec, max_length=self.config.teacher_max_length, batch_size=self.config.teacher_batch_size,
+                device=self.config.device)
 
     def _dense(self) -> "DenseRetriever":
         if self.dense is None:
@@ -187,7 +190,7 @@ class HardNegativeMiner:
             cfg = self.config
             self.dense = DenseRetriever(cfg.model, batch_size=cfg.batch_size, cache_dir=cfg.cache_dir,
                                         query_prefix=cfg.query_prefix, doc_prefix=cfg.doc_prefix,
-                                        show_progress=self.show_progress)
+                                        show_progress=self.show_progress, device=cfg.device)
         return self.dense
 
     def mine(self, data: EvalSet) -> MiningResult:

@@ -95,8 +95,9 @@ class TeacherScorer:
                                "scores are random until it is trained, so the teacher check means nothing",
                                self._spec)
             # num_labels=None keeps the head the checkpoint was saved with (1 or 2 labels).
-            self._model = load_cross_encoder(self._spec, num_labels=None, max_length=self.max_length,  # type: ignore[arg-type]
-                                             device=self.device, trust_remote_code=self.trust_remote_code)
+            self._model = load_cross_encoder(
+                self._spec, num_labels=None, max_length=self.max_length,  # type: ignore[arg-type]
+                device=self.device, trust_remote_code=self.trust_remote_code)
         return self._model
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:

@@ -11,7 +11,8 @@ Layout of ``out_dir``::
     stats.json                 counts, drop reasons and shares, score summaries, settings
     histogram.png              ranks of kept and dropped candidates; similarity of positives vs negatives
 
-Rows are streamed to disk in chunks; no output is assembled whole in memory.
+Rows are streamed to disk in chunks; no output is assembled whole in memory. Typo-augmented queries
+(``query_id`` ``<id>#typo<k>``) carry their clean query's positives, negatives and teacher scores.
 """
 from __future__ import annotations
 

@@ -54,7 +54,8 @@ def test_config_file_with_flag_overrides(tmp_path):
     out = tmp_path / "out"
     assert main(["mine", "--data", "demo", "--out", str(out), "--config", str(cfg), "--negatives", "6", *FAST]) == 0
     settings = json.loads((out / "stats.json").read_text())["settings"]
-    assert (settings["negatives"], settings["sampling"], settings["seed"], settings["range_max"]) == (6, "random", 9, 20)
+    got = (settings["negatives"], settings["sampling"], settings["seed"], settings["range_max"])
+    assert got == (6, "random", 9, 20)
 
 
 def test_no_train_split_is_a_clear_error(tmp_path, capsys):
@@ -87,7 +88,8 @@ def _own(tmp_path: Path, rows: list[dict]) -> Path:
 def test_own_triples_file_matches_positive_texts(tmp_path):
     # Positives given as text (differently formatted) or as ids; old negatives are ignored.
     path = _own(tmp_path, [
-        {"query": "vitamin d and the risk for bones", "pos": ["VITAMIN D\nVitamin D supplements and fracture risk in older women"],
+        {"query": "vitamin d and the risk for bones",
+         "pos": ["VITAMIN D\nVitamin D supplements and fracture risk in older women"],
          "neg": ["whatever"]},
         {"query_id": "c", "query": "coffee, blood pressure and heart risk", "pos_ids": ["d3"]},
     ])

@@ -77,7 +77,8 @@ def test_miner_applies_the_teacher_rule_to_the_right_pairs(demo_train, fresh_cro
     everything = HardNegativeMiner(MineConfig(**{**base, "negatives": 12}), show_progress=False).mine(data)
     assert everything.stats["candidates"]["dropped_total"] == 0
 
-    pairs = [(rec.query, demo_train.corpus[d].full_text) for rec in everything.records for d in rec.pos_ids + rec.neg_ids]
+    pairs = [(rec.query, demo_train.corpus[d].full_text)
+             for rec in everything.records for d in rec.pos_ids + rec.neg_ids]
     logits = fresh_cross_encoder.predict(pairs, activation_fn=torch.nn.Identity(), batch_size=64)
     probs = iter((1 / (1 + np.exp(-logits))).tolist())
     ratios, per_query = [], {}
