@@ -41,6 +41,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--latency-sample", type=int, help="queries timed one at a time (0: off)")
     parser.add_argument("--out", default="runs/compare", help="report folder (default runs/compare)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
+    parser.add_argument("--no-score-cache", action="store_true",
+                        help="do not reuse cross-encoder scores saved by earlier runs (they are keyed by model weights)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     return parser
 
@@ -71,7 +73,8 @@ def run(args) -> int:
         overrides[key] = yaml.safe_load(value)
     models = _pairs(args.model, "--model")
     recipe = load_recipe(args.recipe, overrides)
-    result = run_recipe(recipe, model_overrides=models, show_progress=not args.quiet, only=args.only)
+    result = run_recipe(recipe, model_overrides=models, show_progress=not args.quiet, only=args.only,
+                        score_cache=False if args.no_score_cache else None)
     paths = write_comparison_report(result, Path(args.out), plots=not args.no_plots)
     print_summary(result, report_path=paths["md"])
     return 0

@@ -303,7 +303,7 @@ def _route_dimensions(spec_dims: list[str] | None, evaluator: StratifiedEvaluato
 
 def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None, show_progress: bool = True,
                embedding_cache: str | Path | None = None, model_cache: str | Path | None = None,
-               only: list[str] | None = None) -> ComparisonResult:
+               only: list[str] | None = None, score_cache: str | Path | bool | None = None) -> ComparisonResult:
     """Run every pipeline of ``recipe`` on the same queries and compare each with the baseline.
 
     Args:
@@ -313,6 +313,7 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
         embedding_cache: Dense embedding cache folder (default: ``$RERANK_FIX_CACHE/embeddings``).
         model_cache: Where quick-trained models are kept.
         only: Run just these pipelines (plus the baseline and whatever routed ones need).
+        score_cache: Cross-encoder score cache folder (default ``$RERANK_FIX_CACHE/scores``); False: none.
 
     Example:
         >>> from rerank_fix.pipeline.recipe import load_recipe
@@ -339,7 +340,8 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
                             show_progress, model_cache) if used else {}
     timings["models"] = time.perf_counter() - t
 
-    workspace = Workspace(eval_set.corpus, embedding_cache=embedding_cache, show_progress=show_progress)
+    workspace = Workspace(eval_set.corpus, embedding_cache=embedding_cache, show_progress=show_progress,
+                          score_cache=score_cache)
     t = time.perf_counter()
     first_stages = []
     for p in pipelines:

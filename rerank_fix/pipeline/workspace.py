@@ -59,13 +59,14 @@ class CacheStats:
     rerank_hits: int = 0
     pairs_scored: int = 0
     pairs_reused: int = 0
+    pairs_from_disk: int = 0
     index_seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"retrievers_indexed": self.indexed, "stage_one_searches": self.searches,
                 "stage_one_cache_hits": self.search_hits, "reranks": self.reranks,
                 "rerank_cache_hits": self.rerank_hits, "pairs_scored": self.pairs_scored,
-                "pairs_reused": self.pairs_reused,
+                "pairs_reused": self.pairs_reused, "pairs_from_disk_cache": self.pairs_from_disk,
                 "index_seconds": {k: round(v, 3) for k, v in self.index_seconds.items()}}
 
 
@@ -83,20 +84,50 @@ class PairScoreCache(Reranker):
         >>> reranker.score([("q", "doc")]); reranker.score([("q", "doc")])    # second call scores nothing  # doctest: +SKIP
     """
 
-    def __init__(self, inner: Reranker, stats: CacheStats | None = None) -> None:
+    def __init__(self, inner: Reranker, stats: CacheStats | None = None, disk: Any = None) -> None:
         self.inner = inner
         self.name = inner.name
         self.stats = stats or CacheStats()
+        self.disk = disk
         self._scores: dict[tuple[str, str], float] = {}
+
+    def _score_missing(self, pairs: list[tuple[str, str]]) -> np.ndarray:
+        if self.disk is None:
+            self.stats.pairs_scored += len(pairs)
+            return self.inner.score(pairs)
+        # The on-disk cache stores one-number "vectors" keyed by the hash of the pair's text.
+        keyed = {_SEP.join(p): p for p in pairs}
+        encoded: list[int] = []
+
+        def encode(texts: list[str]) -> np.ndarray:
+            encoded.append(len(texts))
+            return self.inner.score([keyed[t] for t in texts]).reshape(-1, 1)
+
+        vectors, _ = self.disk.get_or_encode(list(keyed), encode)
+        self.stats.pairs_scored += sum(encoded)
+        self.stats.pairs_from_disk += len(pairs) - sum(encoded)
+        return vectors.reshape(-1)
 
     def score(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         missing = list(dict.fromkeys(p for p in pairs if p not in self._scores))
         if missing:
-            for pair, value in zip(missing, self.inner.score(missing)):
+            for pair, value in zip(missing, self._score_missing(missing)):
                 self._scores[pair] = float(value)
-        self.stats.pairs_scored += len(missing)
         self.stats.pairs_reused += len(pairs) - len(missing)
         return np.asarray([self._scores[p] for p in pairs], dtype=np.float32)
+
+
+_SEP = "\x1f"  # ASCII unit separator: never part of a query or document text
+
+
+def model_fingerprint(model: Any) -> str:
+    """Identifies a loaded model by its weights (shape and leading values of every parameter), so scores
+    are never reused across a retrained folder or another revision of a hub model."""
+    digest = hashlib.sha1()
+    for name, param in model.named_parameters() if hasattr(model, "named_parameters") else []:
+        digest.update(f"{name}:{tuple(param.shape)}".encode())
+        digest.update(param.detach().flatten()[:4096].float().cpu().numpy().tobytes())
+    return digest.hexdigest()
 
 
 class Workspace:
@@ -106,6 +137,8 @@ class Workspace:
         corpus: ``doc_id -> Document``.
         embedding_cache: Folder of the dense embedding cache (None: the default under ``$RERANK_FIX_CACHE``).
         show_progress: Progress bars for encoding and reranking.
+        score_cache: Folder of the on-disk cross-encoder score cache (None: ``$RERANK_FIX_CACHE/scores``;
+            False: keep scores in memory only). Scores are keyed by the model's weights and the pair's text.
 
     Example:
         >>> from rerank_fix.data import load_eval_set
@@ -117,9 +150,10 @@ class Workspace:
     """
 
     def __init__(self, corpus: Mapping[str, Document], embedding_cache: str | Path | None = None,
-                 show_progress: bool = True) -> None:
+                 show_progress: bool = True, score_cache: str | Path | bool | None = None) -> None:
         self.corpus = corpus
         self.embedding_cache = embedding_cache
+        self.score_cache = score_cache
         self.show_progress = show_progress
         self.stats = CacheStats()
         self._retrievers: dict[str, Retriever] = {}
@@ -243,7 +277,14 @@ class Workspace:
             return self._rerankers[key]
         shared_key = "shared|" + key
         if shared_key not in self._rerankers:
-            self._rerankers[shared_key] = PairScoreCache(self._rerankers[key], self.stats)
+            disk = None
+            if self.score_cache is not False:
+                from rerank_fix.retrieve.cache import EmbeddingCache, default_cache_dir
+
+                root = Path(self.score_cache) if self.score_cache else default_cache_dir().parent / "scores"
+                model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
+                disk = EmbeddingCache(root, f"cross-encoder|{model_fingerprint(model)}|max_length={cfg.max_length}")
+            self._rerankers[shared_key] = PairScoreCache(self._rerankers[key], self.stats, disk)
         return self._rerankers[shared_key]
 
     def memo(self, key: str, compute: Callable[[], Any]) -> tuple[Any, float, bool]:

@@ -122,7 +122,7 @@ def headline_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]
     return headers, rows
 
 
-def query_set_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str]]] | None:
+def query_set_rows(result: "ComparisonResult", with_ci: bool = True) -> tuple[list[str], list[list[str]]] | None:
     """Pipeline × query set (clean vs typo versions of the same queries), when the recipe has query sets."""
     from rerank_fix.pipeline.runner import QUERY_SET
 
@@ -141,7 +141,7 @@ def query_set_rows(result: "ComparisonResult") -> tuple[list[str], list[list[str
             for s in sets:
                 est = r.evaluation.stratum(QUERY_SET, s).metrics[m]
                 values[(m, s)] = est.mean
-                cell = fmt_estimate(est)
+                cell = fmt_estimate(est) if with_ci else fmt_number(est.mean)
                 if r is not result.baseline:
                     c = result.comparison(r.name, QUERY_SET, s, m)
                     cell += f" {MARK[c.verdict]}" if c.verdict in MARK else ""
@@ -396,7 +396,7 @@ def print_summary(result: "ComparisonResult", console: Any = None, report_path: 
     headers, rows = terminal_rows(result)
     console.print(rich_table(f"{result.recipe.name}: {result.eval_set.name} (baseline {result.baseline.name})",
                              headers, rows))
-    by_set = query_set_rows(result)
+    by_set = query_set_rows(result, with_ci=False)
     if by_set is not None:
         console.print(rich_table("per query set", *by_set))
     for v in result.verdicts():

@@ -171,3 +171,17 @@ def test_cli_compare_only(tmp_path, capsys, compared):
     assert [p["name"] for p in data["pipelines"]] == ["dense", "bm25", "rrf"]
     assert data["pipelines"][1]["latency_total"]["amortised"] is True
     assert "rrf" in capsys.readouterr().out
+
+
+def test_second_run_reuses_model_and_scores_from_disk(compared, tmp_path):
+    recipe, result, _ = compared
+    again = run_recipe(recipe, show_progress=False, only=["dense+rerank"])
+    assert again.models["tiny-ce"]["reused"] is True
+    assert again.cache["pairs_scored"] == 0 and again.cache["pairs_from_disk_cache"] > 0
+    first = result.result("dense+rerank").run
+    second = again.result("dense+rerank").run
+    for qid in first.results:
+        assert second.ranked_ids(qid) == first.ranked_ids(qid)
+        assert dict(second.results[qid]) == pytest.approx(dict(first.results[qid]), abs=1e-5)
+    fresh = run_recipe(recipe, show_progress=False, only=["dense+rerank"], score_cache=False)
+    assert fresh.cache["pairs_from_disk_cache"] == 0 and fresh.cache["pairs_scored"] > 0
