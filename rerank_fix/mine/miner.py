@@ -280,11 +280,10 @@ class HardNegativeMiner:
         counts.positives_in_window += len(window) - len(ranks)
         cands = [window[r - cfg.range_min - 1] for r in ranks]
         doc_ids = [d for d, _ in cands]
-        reasons = self._reasons(doc_ids, pos_ids, known_negatives, qvec, source, dedup)
-        sims = reasons.pop("_sims")
+        reasons, sims, pos_sims = self._reasons(doc_ids, pos_ids, known_negatives, qvec, source, dedup)
         survivors = []
         for i, (rank, (doc_id, score)) in enumerate(zip(ranks, cands)):
-            reason = reasons["_first"][i]
+            reason = reasons[i]
             if reason is not None:
                 counts.drop(reason, rank)
                 continue
@@ -293,12 +292,14 @@ class HardNegativeMiner:
             survivors.append((rank, doc_id, score, None if sims is None else float(sims[i])))
         if cfg.sampling == "random":
             random.Random(f"{cfg.seed}:sample:{qid}").shuffle(survivors)
-        pos_dense = None if reasons["_pos_sims"] is None else [float(x) for x in reasons["_pos_sims"]]
+        pos_dense = None if pos_sims is None else [float(x) for x in pos_sims]
         return _QueryState(qid, text, pos_ids, survivors, pos_dense, need=cfg.negatives)
 
     def _reasons(self, doc_ids: list[str], pos_ids: list[str], known_negatives: set[str], qvec: np.ndarray | None,
-                 source: Any, dedup: DuplicateChecker | None) -> dict[str, Any]:
-        """The first failed check of each candidate (``None``: passed), checks vectorised over the window.
+                 source: Any, dedup: DuplicateChecker | None
+                 ) -> tuple[list[str | None], np.ndarray | None, np.ndarray | None]:
+        """The first failed check of each candidate (``None``: passed), checks vectorised over the window;
+        also the bi-encoder similarities of the candidates and of the positives (``None`` without one).
 
         Order: duplicates, bi-encoder margins, ``max_score``, then ``min_score``. Documents judged
         non-relevant skip the false-negative checks (their label is known).
@@ -335,7 +336,7 @@ class HardNegativeMiner:
             for i in np.flatnonzero(mask).tolist():
                 if first[i] is None:
                     first[i] = name
-        return {"_first": first, "_sims": sims, "_pos_sims": pos_sims}
+        return first, sims, pos_sims
 
     def _teacher_pass(self, states: list[_QueryState], corpus: Mapping[str, Document], counts: "_Counters") -> None:
         """Teacher-score survivors lazily: each round scores, for every query still short of negatives,

@@ -152,17 +152,21 @@ def plot_histogram(result: "MiningResult", path: str | Path) -> Path:
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
     ax = axes[0]
     if hist:
+        # One filled step artist per series: a bar per rank and series would be hundreds of patches.
+        edges = np.arange(len(ranks) + 1) - 0.5
         bottom = np.zeros(len(ranks))
-        ax.bar(ranks, hist["kept"], width=1.0, label="kept (negative)", color="#4c72b0")
-        bottom += hist["kept"]
+        series = [("kept", "kept (negative)", "#4c72b0")]
         colors = {"exact_duplicate": "#c44e52", "near_duplicate": "#dd8452", "relative_margin": "#8172b3",
                   "absolute_margin": "#937860", "max_score": "#da8bc3", "min_score": "#8c8c8c", "teacher": "#55a868"}
-        colors["not_needed"] = "#d0d0d0"
-        for reason, color in colors.items():
-            if hist.get(reason) is not None and hist[reason].sum():
-                label = "passed, not needed" if reason == "not_needed" else f"dropped: {reason}"
-                ax.bar(ranks, hist[reason], width=1.0, bottom=bottom, label=label, color=color)
-                bottom += hist[reason]
+        series += [(reason, f"dropped: {reason}", color) for reason, color in colors.items()]
+        series.append(("not_needed", "passed, not needed", "#d0d0d0"))
+        for key, label, color in series:
+            values = hist.get(key)
+            if values is None or not values.sum():
+                continue
+            top = bottom + values
+            ax.stairs(top, edges, baseline=bottom, fill=True, color=color, label=label)
+            bottom = top
     ax.axvline(cfg.range_min + 0.5, color="k", lw=0.8, ls="--")
     ax.set_xlim(cfg.range_min - 0.5, cfg.range_max + 1)
     ax.set_xlabel(f"stage-one rank ({cfg.retriever})")
