@@ -34,7 +34,9 @@ bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 # GPU box: the bge-reranker-v2-m3 config; no GPU: the embedded CPU config, said out loud.
+# ARGS passes flags through: make finetune ARGS=--resume, ARGS=--dry-run.
 CONFIG ?=
+ARGS ?=
 finetune: $(STAMP)
 	@cfg="$(CONFIG)"; \
 	if [ -z "$$cfg" ]; then \
@@ -44,7 +46,7 @@ finetune: $(STAMP)
 	    cfg=configs/finetune/cpu-minilm.yaml; echo "No GPU found: using the CPU config $$cfg (set CONFIG= to choose)"; \
 	  fi; \
 	fi; \
-	$(VENV)/bin/rerank-fix finetune $$cfg
+	$(VENV)/bin/rerank-fix finetune $$cfg $(ARGS)
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -11,7 +11,8 @@ measurement runs in a fresh subprocess so memory figures do not leak between run
 
 ``cold``: nothing cached, both encode the corpus and the queries. ``warm``: embeddings cached on disk
 (rerank_fix's embedding cache; sentence-transformers' ``cache_folder``), so the figures isolate the
-mining itself. "mine" is the in-memory result; "+save" adds writing the outputs (sentence-transformers:
+mining itself. "rerank_fix no dup chk" switches off the duplicate check, which sentence-transformers
+does not have, so both do the same work. "mine" is the in-memory result; "+save" adds writing the outputs (sentence-transformers:
 ``save_to_disk`` of its triplet dataset; rerank_fix: FlagEmbedding JSONL, triplet and n-tuple parquet and
 datasets, stats.json, histogram.png).
 
@@ -77,7 +78,8 @@ def _work_ours(args, data, model, cache: Path, out: Path | None):
     from rerank_fix.retrieve.dense import DenseRetriever
 
     cfg = MineConfig(retriever="dense", range_min=args.range_min, range_max=args.range_max,
-                     negatives=args.negatives, relative_margin=0.05, sampling="top", batch_size=args.batch_size)
+                     negatives=args.negatives, relative_margin=0.05, sampling="top", batch_size=args.batch_size,
+                     duplicate_check=args.worker == "ours")
     dense = DenseRetriever(model, batch_size=args.batch_size, cache_dir=cache, show_progress=False)
     result = HardNegativeMiner(cfg, dense=dense, show_progress=False).mine(data)
     if out is not None:
@@ -104,6 +106,17 @@ def _work_st(args, data, model, cache: Path, out: Path | None):
     return {"triplets": len(ds), "queries": len(set(ds["query"]))}
 
 
+def _fill(args, data, model, cache: Path, st_cache: Path) -> None:
+    """Fill both caches from one encoding: rerank_fix's cache, then sentence-transformers' cache_folder
+    from the same vectors (its encoder calls are routed to rerank_fix's cache for this one run)."""
+    from rerank_fix.retrieve.dense import DenseRetriever
+
+    dense = DenseRetriever(model, batch_size=args.batch_size, cache_dir=cache, show_progress=False)
+    model.encode_document = lambda texts, **kwargs: dense.encode(list(texts))
+    model.encode_query = lambda texts, **kwargs: dense.encode(list(texts))
+    _work_st(args, data, model, st_cache, None)
+
+
 def worker(args) -> None:
     """One measurement in this process; prints one JSON line."""
     import tracemalloc
@@ -114,7 +127,11 @@ def worker(args) -> None:
 
     data = _load(args)
     model = load_bi_encoder()
-    work = _work_ours if args.worker == "ours" else _work_st
+    if args.worker == "fill":
+        _fill(args, data, model, Path(args.cache), Path(args.st_cache))
+        print(json.dumps({}))
+        return
+    work = _work_st if args.worker == "st" else _work_ours
     cache = Path(args.cache)
     out = Path(tempfile.mkdtemp(prefix="bench_mine_out_")) if args.save else None
     base_rss = psutil.Process().memory_info().rss
@@ -133,13 +150,14 @@ def worker(args) -> None:
                       "traced_peak": traced_peak, **info}))
 
 
-def _run(args, impl: str, cache: Path, traced: bool, save: bool) -> dict:
+def _run(args, impl: str, cache: Path, traced: bool = False, save: bool = False, extra: list[str] = ()) -> dict:
     cmd = [sys.executable, __file__, "--worker", impl, "--cache", str(cache), "--data", str(args.data),
            "--split", args.split, "--range-min", str(args.range_min), "--range-max", str(args.range_max),
            "--negatives", str(args.negatives), "--batch-size", str(args.batch_size)]
     cmd += ["--traced"] if traced else []
     cmd += ["--save"] if save else []
     cmd += ["--quick"] if args.quick else []
+    cmd += list(extra)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if proc.returncode != 0:
@@ -156,8 +174,12 @@ def main() -> int:
     parser.add_argument("--negatives", type=int, default=15)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--quick", action="store_true", help="first 100 queries only")
-    parser.add_argument("--skip-cold", action="store_true", help="only the warm-cache comparison")
-    parser.add_argument("--worker", choices=["ours", "st"], help=argparse.SUPPRESS)
+    parser.add_argument("--skip-cold", action="store_true",
+                        help="only the warm comparison: both caches are filled from one encoding first")
+    parser.add_argument("--embedding-cache", default=None,
+                        help="with --skip-cold: an existing rerank_fix embedding cache to start from")
+    parser.add_argument("--worker", choices=["ours", "ours-nodup", "st", "fill"], help=argparse.SUPPRESS)
+    parser.add_argument("--st-cache", help=argparse.SUPPRESS)
     parser.add_argument("--cache", help=argparse.SUPPRESS)
     parser.add_argument("--traced", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--save", action="store_true", help=argparse.SUPPRESS)
@@ -169,44 +191,50 @@ def main() -> int:
         print(f"skipped: {args.data} not found (see ../shared/data/README.md)")
         return 0
 
-    caches = {impl: Path(tempfile.mkdtemp(prefix=f"bench_mine_{impl}_")) for impl in ("ours", "st")}
+    scratch = [Path(tempfile.mkdtemp(prefix="bench_mine_")) for _ in range(2)]
+    ours_cache, st_cache = scratch
     rows = []
-    for impl in ("ours", "st"):
-        # The first (cold) run also fills the cache the warm runs use.
-        if args.skip_cold:
-            _run(args, impl, caches[impl], traced=False, save=False)
-        else:
-            rows.append((impl, "cold", "mine", _run(args, impl, caches[impl], traced=False, save=False)))
-        rows.append((impl, "warm", "mine", _run(args, impl, caches[impl], traced=False, save=False)))
-        traced = _run(args, impl, caches[impl], traced=True, save=False)
-        rows[-1][3]["traced_peak"] = traced["traced_peak"]
-        rows.append((impl, "warm", "mine+save", _run(args, impl, caches[impl], traced=False, save=True)))
+    if args.skip_cold:
+        if args.embedding_cache:
+            ours_cache = Path(args.embedding_cache)
+        _run(args, "fill", ours_cache, extra=["--st-cache", str(st_cache)])
+    else:
+        # Cold runs encode everything, and fill the caches the warm runs then use.
+        rows.append(("ours", "cold", "mine", _run(args, "ours", ours_cache)))
+        rows.append(("st", "cold", "mine", _run(args, "st", st_cache)))
+    # "ours-nodup" is rerank_fix without the duplicate check, which sentence-transformers does not have.
+    for impl in ("ours", "ours-nodup", "st"):
+        cache = st_cache if impl == "st" else ours_cache
+        rows.append((impl, "warm", "mine", _run(args, impl, cache)))
+        rows[-1][3]["traced_peak"] = _run(args, impl, cache, traced=True)["traced_peak"]
+        rows.append((impl, "warm", "mine+save", _run(args, impl, cache, save=True)))
 
     mb = 1024 * 1024
     print(f"\nhard-negative mining on {args.data} ({args.split}{', first 100 queries' if args.quick else ''}): "
           f"window {args.range_min}:{args.range_max}, {args.negatives} negatives, relative margin 0.05, top")
+    names = {"ours": "rerank_fix", "ours-nodup": "rerank_fix no dup chk", "st": "sentence-transformers"}
     print(f"{'impl':<22}{'cache':<7}{'phase':<11}{'wall s':>8}{'RSS rise MB':>13}{'RSS peak MB':>13}"
           f"{'traced MB':>11}{'queries':>9}{'triplets':>10}")
     for impl, cache, phase, r in rows:
-        name = "rerank_fix" if impl == "ours" else "sentence-transformers"
+        name = names[impl]
         traced = f"{r['traced_peak'] / mb:.1f}" if r.get("traced_peak") else "-"
         print(f"{name:<22}{cache:<7}{phase:<11}{r['wall_s']:>8.2f}{r['rss_rise'] / mb:>13.1f}"
               f"{r['rss_peak'] / mb:>13.1f}{traced:>11}{r['queries']:>9}{r['triplets']:>10}")
     by = {(i, c, p): r for i, c, p, r in rows}
     print("\nratio rerank_fix / sentence-transformers (below 1 is better):")
-    for cache, phase in sorted({(c, p) for _, c, p, _ in rows}):
-        ours, st = by[("ours", cache, phase)], by[("st", cache, phase)]
+    for impl, cache, phase in sorted({(i, c, p) for i, c, p, _ in rows if i != "st"}):
+        ours, st = by[(impl, cache, phase)], by[("st", cache, phase)]
         parts = [f"time {ours['wall_s'] / st['wall_s']:.2f}",
                  f"RSS rise {ours['rss_rise'] / max(st['rss_rise'], 1):.2f}",
                  f"RSS peak {ours['rss_peak'] / st['rss_peak']:.2f}"]
         if ours.get("traced_peak") and st.get("traced_peak"):
             parts.append(f"traced peak {ours['traced_peak'] / st['traced_peak']:.2f}")
-        print(f"  {cache:<5} {phase:<10} " + ", ".join(parts))
+        print(f"  {names[impl]:<22} {cache:<5} {phase:<10} " + ", ".join(parts))
     print("(triplets: one row per query x positive x negative; the two count a query's window slightly differently:\n"
           " rerank_fix skips the top ranks of the raw ranking, sentence-transformers after removing positives.)")
-    for folder in caches.values():
-        import shutil
+    import shutil
 
+    for folder in scratch:
         shutil.rmtree(folder, ignore_errors=True)
     return 0
 

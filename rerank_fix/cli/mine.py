@@ -117,7 +117,7 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def load_training_data(source: str, split: str, queries_file: str | None = None, corpus: str | None = None):
-    """The queries, positives and corpus to mine from: own FlagEmbedding-style JSONL or anything load_eval_set reads."""
+    """Queries, positives and corpus to mine from: a FlagEmbedding-style JSONL, or anything load_eval_set reads."""
     from rerank_fix.mine.inputs import is_own_triples_file, load_own_pairs
 
     if is_own_triples_file(source):

@@ -76,14 +76,13 @@ def _ntuple_rows(result: "MiningResult", n: int) -> Iterator[dict[str, str]]:
             yield {"anchor": rec.query, "positive": result.text(pos), **negs}
 
 
-def _write_parquet(rows: Iterator[dict[str, str]], columns: list[str], path: Path) -> int:
+def _write_arrow(rows: Iterator[dict[str, str]], columns: list[str], path: Path) -> int:
+    """Stream rows into an Arrow IPC stream file (the format ``datasets`` memory-maps), a chunk at a time."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     schema = pa.schema([(c, pa.string()) for c in columns])
-    tmp = path.with_suffix(path.suffix + ".tmp")
     count = 0
-    with pq.ParquetWriter(tmp, schema) as writer:
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
         chunk: list[dict[str, str]] = []
         for row in rows:
             chunk.append(row)
@@ -91,34 +90,26 @@ def _write_parquet(rows: Iterator[dict[str, str]], columns: list[str], path: Pat
                 writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
                 count += len(chunk)
                 chunk = []
-        if chunk or count == 0:
-            # An empty table still writes the schema, so an empty output is a valid, loadable file.
+        if chunk:
             writer.write_table(pa.Table.from_pylist(chunk, schema=schema))
             count += len(chunk)
-    tmp.replace(path)
     return count
 
 
-def _save_dataset(parquet: Path, folder: Path) -> None:
-    """Convert the parquet file into a ``save_to_disk`` folder without loading it into memory."""
+def _publish(arrow: Path, folder: Path, parquet: Path) -> None:
+    """The memory-mapped Arrow file as a ``save_to_disk`` folder and a parquet file, replacing old ones."""
+    import pyarrow.parquet as pq
     from datasets import Dataset
 
+    ds = Dataset.from_file(str(arrow), in_memory=False)
     if folder.exists():
         shutil.rmtree(folder)
-    import pyarrow.parquet as pq
-
-    if pq.ParquetFile(parquet).metadata.num_rows == 0:
-        # datasets cannot read a parquet file without rows; an empty dataset with the columns will do.
-        from datasets import Features, Value
-
-        names = pq.read_schema(parquet).names
-        empty = Dataset.from_dict({n: [] for n in names}, features=Features({n: Value("string") for n in names}))
-        empty.save_to_disk(str(folder), num_shards=1)  # zero shards would not load back
-        return
-    with tempfile.TemporaryDirectory(prefix="rerank_fix_mine_", dir=folder.parent) as cache:
-        ds = Dataset.from_parquet(str(parquet), cache_dir=cache, keep_in_memory=False)
-        ds.save_to_disk(str(folder))
-        del ds
+    # One shard even when empty: a dataset saved with zero shards does not load back.
+    ds.save_to_disk(str(folder), num_shards=1)
+    tmp = parquet.with_suffix(parquet.suffix + ".tmp")
+    pq.write_table(ds.data.table, tmp)
+    tmp.replace(parquet)
+    del ds
 
 
 def write_st_datasets(result: "MiningResult", out_dir: str | Path) -> dict[str, int]:
@@ -131,9 +122,10 @@ def write_st_datasets(result: "MiningResult", out_dir: str | Path) -> dict[str, 
         ("triplet", _triplet_rows(result), ["anchor", "positive", "negative"]),
         ("n-tuple", _ntuple_rows(result, n), ["anchor", "positive", *[f"negative_{i}" for i in range(1, n + 1)]]),
     ):
-        parquet = out / f"{name}.parquet"
-        counts[name] = _write_parquet(rows, columns, parquet)
-        _save_dataset(parquet, out / "dataset" / name)
+        with tempfile.TemporaryDirectory(prefix="rerank_fix_mine_", dir=out) as scratch:
+            arrow = Path(scratch) / f"{name}.arrow"
+            counts[name] = _write_arrow(rows, columns, arrow)
+            _publish(arrow, out / "dataset" / name, out / f"{name}.parquet")
     return counts
 
 

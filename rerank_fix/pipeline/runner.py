@@ -335,6 +335,11 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
 
     t = time.perf_counter()
     used = {s.model for p in pipelines for s in p.stages if isinstance(s, RerankStage)}
+    anywhere = {s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)}
+    for alias in model_overrides or {}:
+        if alias not in anywhere:
+            raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
+                              f"(used: {', '.join(sorted(anywhere)) or 'none'})")
     trimmed = recipe.model_copy(update={"pipelines": pipelines})
     models = resolve_models(trimmed, eval_set, {k: v for k, v in (model_overrides or {}).items() if k in used},
                             show_progress, model_cache) if used else {}
