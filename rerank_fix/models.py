@@ -59,7 +59,7 @@ def load_bi_encoder(name_or_path: str | None = None, device: str | None = None,
         raise _load_error(str(name_or_path), exc) from None
 
 
-def load_cross_encoder(name_or_path: str | None = None, num_labels: int = 1, max_length: int | None = None,
+def load_cross_encoder(name_or_path: str | None = None, num_labels: int | None = 1, max_length: int | None = None,
                        device: str | None = None, trust_remote_code: bool = False) -> "CrossEncoder":
     """Load a CrossEncoder. ``None`` gives the bundled MiniLM with a *fresh* head: train it before use."""
     from sentence_transformers import CrossEncoder

@@ -323,6 +323,11 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     timings: dict[str, float] = {}
     started = time.perf_counter()
     pipelines = _select(recipe, only)
+    anywhere = {s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)}
+    for alias in model_overrides or {}:
+        if alias not in anywhere:
+            raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
+                              f"(used: {', '.join(sorted(anywhere)) or 'none'})")
     eval_set = load_data(recipe.data, recipe, recipe.seed)
     timings["load_data"] = time.perf_counter() - started
     logger.info("evaluating %d pipelines on %s", len(pipelines), eval_set)
@@ -335,11 +340,6 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
 
     t = time.perf_counter()
     used = {s.model for p in pipelines for s in p.stages if isinstance(s, RerankStage)}
-    anywhere = {s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)}
-    for alias in model_overrides or {}:
-        if alias not in anywhere:
-            raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
-                              f"(used: {', '.join(sorted(anywhere)) or 'none'})")
     trimmed = recipe.model_copy(update={"pipelines": pipelines})
     models = resolve_models(trimmed, eval_set, {k: v for k, v in (model_overrides or {}).items() if k in used},
                             show_progress, model_cache) if used else {}

@@ -226,3 +226,11 @@ def test_model_alias_overrides_merge(tmp_path):
                          {"models.minilm-quick": {"path": "BAAI/bge-reranker-v2-m3"}})
     assert recipe.models["minilm-quick"].path == "BAAI/bge-reranker-v2-m3"
     assert recipe.models["minilm-quick"].quick_train is None
+
+
+def test_cli_rejects_model_override_for_unused_name(tmp_path, capsys):
+    code = main(["compare", str(ROOT / "recipes" / "demo.yaml"), "--model", "minlm-quick=/tmp/x",
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "minlm-quick" in err and "minilm-quick" in err and "Traceback" not in err
