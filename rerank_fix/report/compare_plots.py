@@ -134,12 +134,18 @@ def plot_latency(result: "ComparisonResult", path: str | Path) -> Path:
             ax.plot([r.latency.p95], [i], marker="|", markersize=14, color="black",
                     label="p95 total" if "p95" not in seen else None)
             seen.add("p95")
+        if not math.isnan(r.latency.p50):
+            # Small latencies vanish next to a reranker's; the number keeps them readable.
+            ax.annotate(f"{r.latency.p50:.1f} ms" if r.latency.p50 < 100 else f"{r.latency.p50:.0f} ms",
+                        (max(left, r.latency.p95 if not math.isnan(r.latency.p95) else left), i),
+                        xytext=(6, 0), textcoords="offset points", va="center", fontsize=7)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("milliseconds per query (bars: p50 per stage, stacked; |: p95 of the total)")
     ax.set_title("Latency per query", fontsize=10)
     ax.grid(alpha=0.3, axis="x")
-    ax.legend(fontsize=7, loc="lower right")
+    ax.margins(x=0.15)
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
