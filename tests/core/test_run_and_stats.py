@@ -44,6 +44,7 @@ def test_paired_test_detects_shift_and_not_noise():
     assert paired_test(base + 0.1, base) < 0.001
     assert paired_test(base + rng.normal(0, 0.01, 100), base) > 0.01
     assert paired_test(base, base) == 1.0
+    assert np.isnan(paired_test([0.5], [0.1])) and np.isnan(paired_test([], []))
 
 
 def test_holm_matches_definition():
