@@ -8,7 +8,7 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 from rerank_fix.data.types import Query
 from rerank_fix.errors import ConfigError
@@ -18,9 +18,6 @@ from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, Rer
 from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_rrf, fusion_grid
 from rerank_fix.pipeline.workspace import Workspace, texts_key
 from rerank_fix.retrieve.run import Run
-
-if TYPE_CHECKING:
-    from rerank_fix.rewrite.stage import RewriteOutput
 
 logger = logging.getLogger("rerank_fix.pipeline")
 
@@ -270,7 +267,7 @@ class Pipeline:
             if isinstance(stage, RewriteStage):
                 rewriter = self._rewriter(stage)
                 key = f"rewrite|{stage_key(stage)}|{texts_key(texts)}"
-                out, seconds, cached = self.workspace.memo(key, lambda: rewriter.rewrite(dict(queries)))
+                out, seconds, cached = self.workspace.memo(key, lambda r=rewriter: r.rewrite(dict(queries)))
                 variants = out.retrieval_queries()
                 rerank_texts = out.rewritten_texts() if stage.reranks_rewritten else out.original_texts()
                 lineage += "|" + key
@@ -304,8 +301,8 @@ class Pipeline:
                 source = run
                 key = f"{lineage}|rerank|{stage_key(stage)}|{path}|{texts_key(rerank_texts)}"
                 run, seconds, cached = self.workspace.memo(
-                    key, lambda: reranker.rerank(source, rerank_texts, self.workspace.corpus, depth=stage.depth,
-                                                 name=self.spec.name))
+                    key, lambda r=reranker, src=source, t=rerank_texts, d=stage.depth: r.rerank(
+                        src, t, self.workspace.corpus, depth=d, name=self.spec.name))
                 self.workspace.stats.reranks += 1
                 self.workspace.stats.rerank_hits += int(cached)
                 lineage = key

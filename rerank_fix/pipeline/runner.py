@@ -515,7 +515,10 @@ def fusion_notes(result: ComparisonResult) -> list[str]:
         comps = {c: result.result(c).evaluation.per_query[metric] for c in components}  # type: ignore[index]
         best = max(comps, key=lambda c: sum(comps[c].values()))
         qids = list(fused)
-        mean = lambda d: sum(d[q] for q in qids) / len(qids)  # noqa: E731
+
+        def mean(values: Mapping[str, float], qids: list[str] = qids) -> float:
+            return sum(values[q] for q in qids) / len(qids)
+
         delta = mean(fused) - mean(comps[best])
         p = paired_test([fused[q] for q in qids], [comps[best][q] for q in qids])
         parts = ", ".join(f"{c} {mean(v):.3f}" for c, v in comps.items())

@@ -304,7 +304,15 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
     lines += ["## Findings", ""]
     verdicts = result.verdicts()
     if verdicts:
-        lines += [f"- {v.sentence}" for v in verdicts]
+        by_pipeline: dict[str, list] = {}
+        for v in verdicts:
+            by_pipeline.setdefault(v.pipeline, []).append(v)
+        for name, found in by_pipeline.items():
+            helps = sum(v.comparison.verdict == HELPS for v in found)
+            hurts = len(found) - helps
+            lines.append(f"- **{name}** vs {result.baseline.name}: significantly better in {helps}, worse in {hurts} "
+                         "stratum × metric pairs")
+            lines += [f"  - {v.sentence}" for v in found]
     else:
         lines += ["- No pipeline differs significantly from the baseline in any stratum."]
     lines += [f"- {n}" for n in result.notes]

@@ -185,3 +185,34 @@ def test_second_run_reuses_model_and_scores_from_disk(compared, tmp_path):
         assert dict(second.results[qid]) == pytest.approx(dict(first.results[qid]), abs=1e-5)
     fresh = run_recipe(recipe, show_progress=False, only=["dense+rerank"], score_cache=False)
     assert fresh.cache["pairs_from_disk_cache"] == 0 and fresh.cache["pairs_scored"] > 0
+
+
+def test_saved_policy_applies_at_query_time(tmp_path):
+    from rerank_fix.evaluate.strata import QueryLengthStratifier
+    from rerank_fix.pipeline.routing import stratifier_config
+
+    length = QueryLengthStratifier([6])
+    policy = RoutingPolicy("length", stratifier_config(length), {"len ≤6": "bm25"}, "dense", ["dense", "bm25"])
+    policy.save(tmp_path / "policy.json")
+    (tmp_path / "r.yaml").write_text(f"""
+data: {{source: demo, split: test, max_queries: 40}}
+strata: {{length_buckets: [6], typo: false, fields: []}}
+min_stratum_size: 5
+folds: 2
+latency: {{sample: 0}}
+pipelines:
+  - name: dense
+    stages: [dense]
+  - name: bm25
+    stages: [bm25]
+  - name: by-length
+    route: {{policy: {tmp_path / 'policy.json'}}}
+""", encoding="utf-8")
+    result = run_recipe(load_recipe(tmp_path / "r.yaml"), show_progress=False)
+    routed = result.result("by-length")
+    labels = length.assign(result.eval_set.queries)
+    assert {labels[q] for q in result.eval_set.qrels} == {"len ≤6", "len ≥7"}
+    for qid in result.eval_set.qrels:
+        source = "bm25" if labels[qid] == "len ≤6" else "dense"
+        assert routed.run.results[qid] == result.result(source).run.results[qid]
+    assert "saved policy" in routed.info["honesty"]
