@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -8,6 +9,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Set at import, before any fixture of any scope runs: tests never touch the user's ~/.cache, and one cache
+# per session lets module-scoped fixtures and the tests that use them see the same cached models.
+os.environ["RERANK_FIX_CACHE"] = tempfile.mkdtemp(prefix="rerank_fix_test_cache_")
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -17,12 +21,6 @@ def shared_set(name: str) -> Path:
     if not (path / "corpus.jsonl").is_file():
         pytest.skip(f"real data set {name!r} not found at {path} (see ../shared/data/README.md)")
     return path
-
-
-@pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory, monkeypatch):
-    # Tests never write to the user's ~/.cache; one cache per session keeps repeated encodes cheap.
-    monkeypatch.setenv("RERANK_FIX_CACHE", str(tmp_path_factory.getbasetemp() / "rerank_fix_cache"))
 
 
 @pytest.fixture(scope="session")
