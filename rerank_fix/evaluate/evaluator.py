@@ -3,7 +3,7 @@ the headroom rule. Every fix in rerank_fix is proven with it."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping, Sequence
+from typing import Iterable, Sequence
 
 from rerank_fix.data.types import EvalSet
 from rerank_fix.evaluate.metrics import DEFAULT_METRICS, mean_scores, parse_metric, per_query

@@ -330,26 +330,13 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Fi
     Example:
         >>> cfg = load_config("configs/finetune/cpu-minilm.yaml")  # doctest: +SKIP
     """
-    import yaml
+    from rerank_fix.config_io import apply_dotted_overrides, read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', exc)})") from None
+    raw, _ = read_yaml(path, "config file")
     raw = raw or {}
-    for dotted, value in (overrides or {}).items():
-        node = raw
-        *parents, leaf = dotted.split(".")
-        for key in parents:
-            node = node.setdefault(key, {})
-            if not isinstance(node, dict):
-                raise ConfigError(f"override {dotted}: {key} is not a section")
-        node[leaf] = value
+    if isinstance(raw, dict):
+        raw = apply_dotted_overrides(raw, overrides, "config")
     base = Path.cwd() if _paths_exist_from(raw, Path.cwd()) else project_root_for(path)
     return parse_config(raw, source=str(path), base_dir=base)
 

@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from rerank_fix.config_io import apply_dotted_overrides, deep_merge, read_yaml
 from rerank_fix.errors import ConfigError
 
 RETRIEVER_KINDS = ("dense", "bm25")
@@ -621,31 +622,6 @@ def _pydantic_message(err: dict[str, Any]) -> str:
     return msg
 
 
-def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``over`` laid on top, recursing into mappings; neither input is modified."""
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out
-
-
-def _read_yaml(path: Path, what: str) -> tuple[Any, str]:
-    import yaml
-
-    if not path.is_file():
-        raise ConfigError(f"{path}: {what} not found")
-    text = path.read_text(encoding="utf-8")
-    try:
-        return yaml.safe_load(text), text
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', None) or exc})") from None
-
-
 def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
     """``(stage defaults, model aliases)`` from ``configs/stages.yaml`` and ``configs/models.yaml`` of the
     project holding the recipe (empty when there is none)."""
@@ -656,7 +632,7 @@ def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str
         for name, target in (("stages.yaml", stages), ("models.yaml", models)):
             path = root / "configs" / name
             if path.is_file():
-                data, _ = _read_yaml(path, "defaults file")
+                data, _ = read_yaml(path, "defaults file")
                 if data is not None and not isinstance(data, dict):
                     raise ConfigError(f"{path}: expected a mapping at the top level")
                 section = (data or {}).get("models" if name == "models.yaml" else "stages", data or {})
@@ -896,17 +872,10 @@ def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Re
         ['dense', 'dense+rerank', 'bm25', 'rrf', 'weighted-rrf', 'rrf+rerank', 'routed']
     """
     path = Path(path)
-    raw, text = _read_yaml(path, "recipe file")
+    raw, text = read_yaml(path, "recipe file")
     raw = {} if raw is None else raw
     if isinstance(raw, dict):
-        for dotted, value in (overrides or {}).items():
-            node = raw
-            *parents, leaf = dotted.split(".")
-            for key in parents:
-                node = node.setdefault(key, {})
-                if not isinstance(node, dict):
-                    raise ConfigError(f"override {dotted}: {key} is not a section of the recipe")
-            node[leaf] = value
+        raw = apply_dotted_overrides(raw, overrides, "recipe")
     return parse_recipe(raw, source=str(path), text=text, recipe_path=path)
 
 

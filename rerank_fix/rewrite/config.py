@@ -255,31 +255,13 @@ def rewrite_config_from_dict(data: dict[str, Any] | None, source: str = "rewrite
 
 def load_rewrite_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RewriteConfig:
     """Read a YAML rewrite config, apply ``overrides`` (nested dicts, e.g. from the CLI) and validate."""
-    import yaml
+    from rerank_fix.config_io import deep_merge, read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"rewrite config {str(path)!r} not found")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    data, _ = read_yaml(path, "rewrite config")
     if data is not None and isinstance(data, dict) and set(data) == {"rewrite"}:
         data = data["rewrite"]
-    merged = deep_merge(data if isinstance(data, dict) else ({} if data is None else data), overrides or {})
+    data = {} if data is None else data
+    # A non-mapping file is passed on as it is, so validation can say what shape was expected.
+    merged = deep_merge(data, overrides or {}) if isinstance(data, dict) else data
     return rewrite_config_from_dict(merged, str(path))
-
-
-def deep_merge(base: Any, overrides: dict[str, Any]) -> Any:
-    """``base`` with ``overrides`` laid over it, recursing into nested dicts; inputs are not modified."""
-    if not isinstance(base, dict):
-        return base
-    out = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = value
-    return out

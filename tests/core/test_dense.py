@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from rerank_fix.data.types import Document
 from rerank_fix.retrieve.dense import DenseRetriever, top_k_cosine

@@ -50,7 +50,7 @@ def test_invalid_configs_name_the_field(data, message):
 def test_yaml_errors_name_file_and_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("backend: spell\nmode: [unclosed\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: not valid YAML"):
+    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: malformed YAML"):
         load_rewrite_config(path)
     with pytest.raises(ConfigError, match="not found"):
         load_rewrite_config(tmp_path / "missing.yaml")
