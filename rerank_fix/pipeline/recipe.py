@@ -181,6 +181,31 @@ class RRFStage(_Strict):
         return self.k == "tune" or self.weights == "tune"
 
 
+class InterpolationTune(_Strict):
+    """Cross-validated choice of the stage-one weight when a rerank stage interpolates.
+
+    Args:
+        folds: Number of folds (null: the recipe's ``folds``).
+        metric: What the tuning maximises.
+        grid: Candidate stage-one weights in [0, 1]; 0 is the reranker alone, 1 stage one alone.
+
+    Example:
+        >>> InterpolationTune().grid[-1]
+        1.0
+    """
+
+    folds: int | None = Field(None, ge=2, le=50)
+    metric: str = "ndcg@10"
+    grid: list[float] = Field(default_factory=lambda: [round(0.1 * i, 1) for i in range(11)])
+
+    @field_validator("grid")
+    @classmethod
+    def _weights(cls, value: list[float]) -> list[float]:
+        if not value or any(not 0.0 <= v <= 1.0 for v in value):
+            raise ValueError("needs at least one value, all between 0 and 1")
+        return value
+
+
 class RerankStage(_Strict):
     """Rerank the top ``depth`` of the previous stage with a sentence-transformers CrossEncoder.
 
@@ -191,10 +216,17 @@ class RerankStage(_Strict):
         max_length: Token limit per (query, document) pair.
         batch_size: Pairs per forward pass.
         trust_remote_code: Run model code from the hub; off unless you trust the repository.
+        interpolate: Blend the reranker's score with the stage-one score instead of replacing it: the
+            share of the (per-query min-max normalised) stage-one score in [0, 1], ``tune`` to choose it by
+            cross-validation, or null for the reranker's order alone. The fix for a reranker that knows
+            less than stage one about this domain (see :mod:`rerank_fix.fuse.interpolate`).
+        tune: Cross-validation settings used when ``interpolate`` is ``tune``.
 
     Example:
         >>> RerankStage(model="BAAI/bge-reranker-v2-m3", depth=100).depth
         100
+        >>> RerankStage(model="runs/finetune/best", interpolate="tune").tune.grid[:3]
+        [0.0, 0.1, 0.2]
     """
 
     stage: Literal["rerank"] = "rerank"
@@ -203,6 +235,27 @@ class RerankStage(_Strict):
     max_length: int | None = Field(256, ge=8)
     batch_size: int = Field(32, ge=1)
     trust_remote_code: bool = False
+    interpolate: float | Literal["tune"] | None = None
+    tune: InterpolationTune = Field(default_factory=InterpolationTune)
+
+    @field_validator("interpolate", mode="before")
+    @classmethod
+    def _weight_or_tune(cls, value: Any) -> Any:
+        # One message instead of pydantic's one-per-union-member.
+        if value is None or value == "tune":
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= float(value) <= 1.0:
+            raise ValueError(f"give the stage-one weight as a number between 0 and 1, or 'tune' (got {value!r})")
+        return float(value)
+
+    @property
+    def tuned(self) -> bool:
+        return self.interpolate == "tune"
+
+    def scoring_key(self) -> str:
+        """What the reranker's scores depend on: everything but the interpolation, which is applied after."""
+        return json.dumps(self.model_dump(mode="json", exclude={"interpolate", "tune"}), sort_keys=True,
+                          separators=(",", ":"))
 
 
 class RewriteStage(_Strict):
@@ -532,7 +585,7 @@ class Recipe(_Strict):
             if p.route is not None:
                 extra.append(p.route.metric)
             for s in p.stages:
-                if isinstance(s, RRFStage) and s.tuned:
+                if isinstance(s, (RRFStage, RerankStage)) and s.tuned:
                     extra.append(s.tune.metric)
         return list(dict.fromkeys([*self.metrics, *(m.strip().lower() for m in extra)]))
 
@@ -763,6 +816,10 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
         if spec.path is not None:
             return check_model_reference(recipe.model_copy(update={"models": {}}), spec.path)
         return None
+    from rerank_fix.models import BUNDLED_NAMES
+
+    if value in BUNDLED_NAMES:
+        return None  # the bundled MiniLM: as a cross-encoder its head is fresh (the "before" of a fine-tune)
     if value.startswith("trained:"):
         return (f"no model named {value.removeprefix('trained:')!r} in models: (known: "
                 f"{', '.join(recipe.models) or 'none'})")
@@ -854,6 +911,11 @@ def _check_stage_order(recipe: Recipe, p: PipelineSpec, loc: tuple[Any, ...], er
             problem = check_model_reference(recipe, s.model)
             if problem:
                 errors.add((*sloc, "model"), problem)
+            if s.tuned:
+                try:
+                    parse_metric(s.tune.metric)
+                except ConfigError as exc:
+                    errors.add((*sloc, "tune", "metric"), str(exc))
             # The reranked list keeps the stage-one tail, so a later rerank is bounded by stage one too.
     if not have_first:
         errors.add((*loc, "stages"), "no retrieval stage; add dense, bm25 or rrf")

@@ -9,7 +9,7 @@ import itertools
 import math
 import random
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.metrics import per_query
@@ -81,7 +81,7 @@ class FoldChoice:
     fold: int
     n_train: int
     n_test: int
-    params: FusionParams
+    params: FusionParams | InterpolationParams
     train_score: float
 
     def as_dict(self, names: Sequence[str] | None = None) -> dict[str, Any]:
@@ -91,7 +91,8 @@ class FoldChoice:
 
 @dataclass
 class TunedFusion:
-    """A cross-validated RRF: the assembled run (each fold fused with its own tuned values) plus the record.
+    """A cross-validated fusion (RRF, or reranker interpolation): the assembled run, each fold fused with its
+    own tuned values, plus the record.
 
     Args:
         run: The run to score (every query fused with values tuned without it).
@@ -107,7 +108,7 @@ class TunedFusion:
 
     run: Run
     folds: list[FoldChoice]
-    deploy: FusionParams
+    deploy: FusionParams | InterpolationParams
     metric: str
     grid_size: int
     names: list[str] = field(default_factory=list)
@@ -160,32 +161,93 @@ def cv_tune_rrf(runs: Sequence[Run], qrels: Mapping[str, Mapping[str, int]], fol
     """
     if not grid:
         raise ConfigError("RRF tuning got an empty grid")
+    results, choices, deploy = cross_validate(
+        grid, lambda params: reciprocal_rank_fusion(runs, k=params.k, weights=params.weights, depth=depth),
+        qrels, folds, metric, _preference, top_k=top_k)
+    return TunedFusion(Run(name, results), choices, deploy, metric, len(grid), list(names or [r.name for r in runs]))
+
+
+@dataclass(frozen=True)
+class InterpolationParams:
+    """One point of the interpolation grid: the share of the stage-one score.
+
+    Example:
+        >>> InterpolationParams(0.3).as_dict()
+        {'first_stage_weight': 0.3}
+    """
+
+    weight: float
+
+    def as_dict(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        return {"first_stage_weight": self.weight}
+
+
+def cv_tune_interpolation(first_stage: Run, reranked: Run, qrels: Mapping[str, Mapping[str, int]],
+                          folds: Sequence[Sequence[str]], grid: Sequence[float], metric: str = "ndcg@10",
+                          depth: int = 50, name: str = "rerank") -> TunedFusion:
+    """Choose the stage-one weight of :func:`~rerank_fix.fuse.interpolate.interpolate_scores` per fold on
+    the other folds, and blend each fold's queries with its own choice.
+
+    Args:
+        first_stage: The run the reranker reordered.
+        reranked: The reranker's run.
+        qrels: Judgements of every query in ``folds``.
+        folds: Disjoint query-id lists covering the queries to score.
+        grid: Candidate stage-one weights in [0, 1].
+        metric: Maximised on the training folds.
+        depth: Reranking depth.
+        name: Name of the assembled run.
+
+    Example:
+        >>> first = Run.from_scores("d", {"q1": {"x": 2, "y": 1}, "q2": {"x": 2, "y": 1}})
+        >>> ce = Run.from_scores("ce", {"q1": {"y": 2, "x": 1}, "q2": {"y": 2, "x": 1}})
+        >>> tuned = cv_tune_interpolation(first, ce, {"q1": {"x": 1}, "q2": {"x": 1}}, [["q1"], ["q2"]], [0.0, 1.0])
+        >>> tuned.deploy.weight, tuned.run.ranked_ids("q1")[0]
+        (1.0, 'x')
+    """
+    from rerank_fix.fuse.interpolate import interpolate_scores
+
+    if not grid:
+        raise ConfigError("interpolation tuning got an empty grid")
+    points = [InterpolationParams(float(w)) for w in grid]
+    results, choices, deploy = cross_validate(
+        points, lambda params: interpolate_scores(first_stage, reranked, params.weight, depth),
+        qrels, folds, metric, lambda params: params.weight)
+    return TunedFusion(Run(name, results), choices, deploy, metric, len(points), ["first_stage"])
+
+
+def cross_validate(grid: Sequence[Any], build: Callable[[Any], Run], qrels: Mapping[str, Mapping[str, int]],
+                   folds: Sequence[Sequence[str]], metric: str, preference: Callable[[Any], float],
+                   top_k: int | None = None) -> tuple[dict[str, list[tuple[str, float]]], list[FoldChoice], Any]:
+    """Score every grid point once, then give each fold the point that did best on the other folds.
+
+    ``build(point)`` must rank every query independently of the others (true of RRF and interpolation),
+    so one run per point serves every fold. Ties go to the point with the lowest ``preference``.
+    Returns the assembled per-query rankings, the per-fold choices and the point best on all queries
+    (what to deploy on new queries).
+    """
     all_q = [q for fold in folds for q in fold]
     judged = {q: qrels[q] for q in all_q if q in qrels}
-    scores: list[dict[str, float]] = []
-    for params in grid:
-        fused = reciprocal_rank_fusion(runs, k=params.k, weights=params.weights, depth=depth)
-        scores.append(per_query(fused, judged, [metric])[metric])
+    built = [build(point) for point in grid]
+    scores = [per_query(run, judged, [metric])[metric] for run in built]
 
-    def best(train: Sequence[str]) -> tuple[FusionParams, float]:
+    def best(train: Sequence[str]) -> tuple[int, float]:
         scored = []
-        for params, per_q in zip(grid, scores):
+        for i, (point, per_q) in enumerate(zip(grid, scores)):
             mean = sum(per_q[q] for q in train if q in per_q) / max(1, len(train))
-            scored.append((round(mean, 12), -_preference(params), params))
+            scored.append((round(mean, 12), -preference(point), i))
         top = max(scored, key=lambda t: (t[0], t[1]))
         return top[2], top[0]
 
     results: dict[str, list[tuple[str, float]]] = {}
     choices: list[FoldChoice] = []
-    for i, fold in enumerate(folds):
+    for fold_index, fold in enumerate(folds):
         held = set(fold)
         train = [q for q in all_q if q not in held]
-        params, train_score = best(train)
-        choices.append(FoldChoice(i, len(train), len(fold), params, train_score))
-        subset = [Run(r.name, {q: r.results[q] for q in fold if q in r.results}) for r in runs]
-        fused = reciprocal_rank_fusion(subset, k=params.k, weights=params.weights, depth=depth)
+        chosen, train_score = best(train)
+        choices.append(FoldChoice(fold_index, len(train), len(fold), grid[chosen], train_score))
         for q in fold:
-            items = fused.results.get(q, [])
+            items = built[chosen].results.get(q, [])
             results[q] = items[:top_k] if top_k else items
     deploy, _ = best(all_q)
-    return TunedFusion(Run(name, results), choices, deploy, metric, len(grid), list(names or [r.name for r in runs]))
+    return results, choices, grid[deploy]

@@ -233,12 +233,22 @@ def _tuning_lines(r: "PipelineResult") -> list[str]:
         lines.append(f"**{r.name}**: `{s['label']}` tuned on {tuning['metric']} over {tuning['grid_size']} grid points; "
                      "each fold scored with values chosen on the other folds:")
         lines.append("")
-        rows = [[f["fold"], f["n_test"], json.dumps(f["weights"]), f["k"], fmt_number(f["train_score"])]
+        # The tuned values are whatever the stage tunes: RRF weights and k, or an interpolation weight.
+        params = [k for k in tuning["folds"][0] if k not in ("fold", "n_train", "n_test", "train_score")] \
+            if tuning["folds"] else []
+
+        def show(value: Any) -> str:
+            return json.dumps(value) if isinstance(value, (dict, list)) else f"{value:g}" \
+                if isinstance(value, float) else str(value)
+
+        rows = [[f["fold"], f["n_test"], *(show(f[k]) for k in params), fmt_number(f["train_score"])]
                 for f in tuning["folds"]]
-        lines.append(markdown_table(["fold", "queries scored", "weights", "k", f"train {tuning['metric']}"], rows))
+        headers = ["fold", "queries scored", *(k.replace("_", " ") for k in params), f"train {tuning['metric']}"]
+        lines.append(markdown_table(headers, rows))
         d = tuning["deploy"]
         lines.append("")
-        lines.append(f"For new queries (tuned on all judged queries): weights {json.dumps(d['weights'])}, k={d['k']}.")
+        chosen = ", ".join(f"{k.replace('_', ' ')} {show(v)}" for k, v in d.items())
+        lines.append(f"For new queries (tuned on all judged queries): {chosen}.")
         lines.append("")
     return lines
 
@@ -335,7 +345,7 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
         lines += [f"![latency]({plots['latency']})", ""]
     tuning = [line for r in result.results for line in _tuning_lines(r)]
     if tuning:
-        lines += ["## Tuned fusion (cross-validated)", ""] + tuning
+        lines += ["## Tuned fusion and interpolation (cross-validated)", ""] + tuning
     routing = _routing_lines(result, files)
     if routing:
         lines += ["## Routing", ""] + routing

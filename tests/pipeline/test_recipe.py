@@ -234,3 +234,17 @@ def test_cli_rejects_model_override_for_unused_name(tmp_path, capsys):
     assert code == 2
     err = capsys.readouterr().err
     assert "minlm-quick" in err and "minilm-quick" in err and "Traceback" not in err
+
+
+def test_finetune_eval_recipe_needs_a_trained_model_and_says_how(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no runs/ folder here: nothing has been fine-tuned yet
+    if not (ROOT / "runs" / "finetune" / "cpu-minilm" / "best").exists():  # a developer's own run would satisfy it
+        message = error_of(ROOT / "recipes" / "finetune-eval.yaml")
+        assert "runs/finetune/cpu-minilm/best" in message and "rerank-fix finetune" in message
+    trained = tmp_path / "my-model"
+    trained.mkdir()
+    recipe = load_recipe(ROOT / "recipes" / "finetune-eval.yaml", overrides={"models.finetuned.path": str(trained)})
+    blend = recipe.pipeline("dense+finetuned-CE-blend").stages[1]
+    assert isinstance(blend, RerankStage) and blend.interpolate == "tune" and blend.tuned
+    assert recipe.pipeline("dense+untrained-CE").stages[1].model == "minilm-untrained"
+    assert recipe.pipeline("routed").route.between == ["dense", "dense+finetuned-CE-blend"]
