@@ -28,6 +28,10 @@ def load_tokens():
 def ours(engine: str):
     from rerank_fix.retrieve import bm25 as module
 
+    if engine == "bm25s":
+        import bm25s  # noqa: F401  # the retriever imports it lazily; import time is not index time (peers import first too)
+    else:
+        import rank_bm25  # noqa: F401
     ds, docs, queries, _ = load_tokens()
     cached = {d.full_text: toks for d, toks in zip(ds.corpus.values(), docs)}
     cached.update({t: toks for t, toks in zip(ds.query_texts.values(), queries)})

@@ -31,8 +31,10 @@ def _stemmer():
 
 
 def _is_compound(raw: str) -> bool:
-    return "_" in raw or not (raw.islower() or raw.isupper() or raw.isdigit()) or (
-        any(c.isdigit() for c in raw) and not raw.isdigit())
+    # Called once per word of the corpus, so only str methods (C loops), no per-character Python.
+    if raw.isalpha():
+        return not (raw.islower() or raw.isupper())  # camelCase
+    return not raw.isdigit()  # snake_case, or letters mixed with digits
 
 
 def split_identifier(token: str) -> list[str]:
