@@ -37,7 +37,13 @@ bench: $(STAMP)
 # ARGS passes flags through: make finetune ARGS=--resume, ARGS=--dry-run.
 CONFIG ?=
 ARGS ?=
-finetune: $(STAMP)
+# Both shipped configs train on scifact-train triples; without CONFIG= they are mined first if missing.
+MINE_DATA ?= ../shared/data/scifact
+runs/mine/scifact/triples.jsonl: | $(STAMP)
+	@echo "No triples yet: mining $(MINE_DATA) (train split) into runs/mine/scifact first"
+	$(VENV)/bin/rerank-fix mine --data $(MINE_DATA) --split train --out runs/mine/scifact
+
+finetune: $(STAMP) $(if $(CONFIG),,runs/mine/scifact/triples.jsonl)
 	@cfg="$(CONFIG)"; \
 	if [ -z "$$cfg" ]; then \
 	  if $(PY) -c "import torch,sys; sys.exit(0 if torch.cuda.is_available() else 1)"; then \
