@@ -72,6 +72,9 @@ def run(args) -> int:
     for key, value in _pairs(args.settings, "--set").items():
         overrides[key] = yaml.safe_load(value)
     models = _pairs(args.model, "--model")
+    for name, path in models.items():
+        # Before validation, so the recipe's own default for NAME (perhaps a model not trained yet) is never checked.
+        overrides[f"models.{name}"] = {"path": path}
     recipe = load_recipe(args.recipe, overrides)
     result = run_recipe(recipe, model_overrides=models, show_progress=not args.quiet, only=args.only,
                         score_cache=False if args.no_score_cache else None)

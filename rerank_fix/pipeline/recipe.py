@@ -825,8 +825,8 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
                 f"{', '.join(recipe.models) or 'none'})")
     if _looks_like_path(value) or Path(value).expanduser().exists():
         if not recipe.resolve_path(value).exists():
-            return (f"model path {value!r} does not exist (looked in {Path.cwd()}"
-                    f"{' and ' + recipe.base_dir if recipe.base_dir else ''}); train one first "
+            places = list(dict.fromkeys([str(Path.cwd()), *([recipe.base_dir] if recipe.base_dir else [])]))
+            return (f"model path {value!r} does not exist (looked in {' and '.join(places)}); train one first "
                     f"(rerank-fix finetune ...), fix the path, or use a name from models: "
                     f"({', '.join(recipe.models) or 'none defined'})")
         return None

@@ -248,3 +248,16 @@ def test_finetune_eval_recipe_needs_a_trained_model_and_says_how(tmp_path, monke
     assert isinstance(blend, RerankStage) and blend.interpolate == "tune" and blend.tuned
     assert recipe.pipeline("dense+untrained-CE").stages[1].model == "minilm-untrained"
     assert recipe.pipeline("routed").route.between == ["dense", "dense+finetuned-CE-blend"]
+
+
+def test_cli_model_override_replaces_the_recipes_untrained_default_before_validation(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    not_a_model = tmp_path / "empty-folder"
+    not_a_model.mkdir()
+    code = main(["compare", str(ROOT / "recipes" / "finetune-eval.yaml"), "--data", "demo", "--split", "test",
+                 "--max-queries", "8", "--latency-sample", "0", "--only", "dense+finetuned-CE",
+                 "--model", f"finetuned={not_a_model}", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err
+    # Validation accepted the override; the failure is the folder itself, named, not the recipe's default path.
+    assert "runs/finetune/cpu-minilm/best" not in err and str(not_a_model) in err
