@@ -47,13 +47,14 @@ def before_after_rows(before: dict, after: dict) -> tuple[list[str], list[list[A
 
 def report_rows(report: dict) -> tuple[list[str], list[list[Any]]]:
     """Comparison rows of a recipe report.json (``rerank-fix compare``)."""
-    header = ["pipeline", "dimension", "stratum", "metric", "n", "baseline", "treatment", "Δ (95% CI)", "p (Holm)",
-              "verdict"]
+    header = ["pipeline", "versus", "dimension", "stratum", "metric", "n", "baseline", "treatment", "Δ (95% CI)",
+              "p (Holm)", "verdict"]
     rows = []
-    for c in report.get("comparisons", []):
+    for c in [*report.get("comparisons", []), *report.get("pairwise", [])]:
         delta = c.get("delta", {})
         ci = f"{delta.get('mean', 0):+.4f} [{delta.get('ci_low', float('nan')):+.4f}, {delta.get('ci_high', float('nan')):+.4f}]"
-        rows.append([c.get("pipeline", "?"), c.get("dimension"), c.get("stratum"), c.get("metric"), c.get("n"),
+        rows.append([c.get("pipeline", "?"), c.get("versus", report.get("baseline", "?")), c.get("dimension"),
+                     c.get("stratum"), c.get("metric"), c.get("n"),
                      c.get("baseline", {}).get("mean"), c.get("treatment", {}).get("mean"), ci,
                      c.get("p_holm"), c.get("verdict")])
     return header, rows

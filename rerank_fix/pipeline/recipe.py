@@ -519,6 +519,8 @@ class Recipe(_Strict):
         retrievers: Named retriever configs usable by name in stages and RRF.
         defaults: Per-stage-kind default options (``{rerank: {depth: 30}}``).
         pipelines: The systems, baseline first.
+        also_compare: Extra paired comparisons, ``[treatment, baseline]`` pipeline names, reported per stratum
+            beside the comparisons with the baseline (e.g. a fine-tuned reranker against its starting point).
 
     Example:
         >>> r = Recipe(name="x", pipelines=[{"name": "dense", "stages": [{"stage": "dense"}]}])
@@ -542,6 +544,7 @@ class Recipe(_Strict):
     retrievers: dict[str, Any] = Field(default_factory=dict)
     defaults: dict[str, Any] = Field(default_factory=dict)
     pipelines: list[PipelineSpec] = Field(min_length=1)
+    also_compare: list[tuple[str, str]] = Field(default_factory=list)
 
     # Set by load_recipe, not part of the YAML.
     source_path: str | None = Field(None, exclude=True)
@@ -839,6 +842,14 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
 def check_recipe(recipe: Recipe, errors: _Errors) -> None:
     """Cross-field checks pydantic cannot express field by field."""
     from rerank_fix.evaluate.metrics import parse_metric
+
+    names = [p.name for p in recipe.pipelines]
+    for i, (treatment, baseline) in enumerate(recipe.also_compare):
+        for j, name in enumerate((treatment, baseline)):
+            if name not in names:
+                errors.add(("also_compare", i, j), f"no pipeline named {name!r} (pipelines: {', '.join(names)})")
+        if treatment == baseline:
+            errors.add(("also_compare", i), f"compares {treatment!r} with itself; name two different pipelines")
 
     seen: dict[str, int] = {}
     for i, p in enumerate(recipe.pipelines):

@@ -234,6 +234,7 @@ class ComparisonResult:
         evaluator: The shared stratified evaluator (its stratifiers and settings).
         results: One per pipeline, baseline first.
         comparisons: ``pipeline -> comparisons against the baseline`` (every stratum × compare metric).
+        pairwise: ``(treatment, baseline) -> comparisons`` for the recipe's ``also_compare`` pairs.
         models: Resolved reranker models.
         notes: Findings that need words (fusion vs its components, routing safety).
         cache: Stage-one sharing statistics.
@@ -255,6 +256,7 @@ class ComparisonResult:
     seconds: dict[str, float] = field(default_factory=dict)
     latency_queries: list[str] = field(default_factory=list)
     folds: list[list[str]] = field(default_factory=list)
+    pairwise: dict[tuple[str, str], list[StratumComparison]] = field(default_factory=dict)
 
     @property
     def baseline(self) -> PipelineResult:
@@ -402,10 +404,14 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     baseline = ordered[0]
     comparisons = {r.name: evaluator.compare(r.evaluation, baseline.evaluation, metrics=recipe.compare_metrics)
                    for r in ordered[1:]}
+    by_name = {r.name: r for r in ordered}
+    # Pairs whose pipelines --only left out are skipped, not an error: the user asked for fewer pipelines.
+    pairwise = {(a, b): evaluator.compare(by_name[a].evaluation, by_name[b].evaluation, metrics=recipe.compare_metrics)
+                for a, b in recipe.also_compare if a in by_name and b in by_name}
     timings["compare"] = time.perf_counter() - t
     result = ComparisonResult(recipe, eval_set, evaluator, ordered, comparisons, models,
                               cache=workspace.stats.as_dict(), seconds=timings, latency_queries=sample_ids,
-                              folds=folds)
+                              folds=folds, pairwise=pairwise)
     result.notes = fusion_notes(result) + routing_notes(result)
     timings["total"] = time.perf_counter() - started
     return result

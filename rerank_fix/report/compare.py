@@ -61,7 +61,8 @@ def report_dict(result: "ComparisonResult", files: dict[str, Any] | None = None)
             "latency_total": r.latency.as_dict(),
             "info": {k: v for k, v in r.info.items() if k != "stages"},
         })
-    comparisons = [{"pipeline": name, "baseline": baseline, **c.as_dict()}
+    # "treatment" / "baseline" are the two estimates (StratumComparison.as_dict); the names go in "pipeline" / "versus".
+    comparisons = [{**c.as_dict(), "pipeline": name, "versus": baseline}
                    for name, comps in result.comparisons.items() for c in comps]
     return _clean({
         "recipe": recipe.model_dump(mode="json"),
@@ -79,6 +80,8 @@ def report_dict(result: "ComparisonResult", files: dict[str, Any] | None = None)
         "models": result.models,
         "pipelines": pipelines,
         "comparisons": comparisons,
+        "pairwise": [{**c.as_dict(), "pipeline": a, "versus": b}
+                     for (a, b), comps in result.pairwise.items() for c in comps],
         "verdicts": [v.sentence for v in result.verdicts()],
         "notes": result.notes,
         "latency_queries": len(result.latency_queries),
@@ -224,6 +227,29 @@ def _models_lines(result: "ComparisonResult") -> list[str]:
     return lines
 
 
+def _pairwise_lines(result: "ComparisonResult") -> list[str]:
+    """The recipe's ``also_compare`` pairs: one table per pair, every stratum and compare metric."""
+    if not result.pairwise:
+        return []
+    from rerank_fix.pipeline.runner import short_metric
+
+    lines = ["## Other paired comparisons", "",
+             "Pairs named in the recipe's `also_compare`; p-values Holm-adjusted across the strata of each metric.", ""]
+    for (treatment, baseline), comps in result.pairwise.items():
+        lines += [f"**{treatment}** vs **{baseline}**", ""]
+        rows = []
+        for c in comps:
+            judged = c.n >= result.recipe.min_stratum_size
+            rows.append([short_metric(c.metric), c.stratum if c.dimension == ALL else f"{c.dimension}: {c.stratum}",
+                         c.n, fmt_number(c.treatment.mean), fmt_number(c.baseline.mean),
+                         f"{c.delta.mean:+.3f} [{c.delta.low:+.3f}, {c.delta.high:+.3f}]",
+                         _p(c.p_holm) if judged and not math.isnan(c.p_holm) else "too small",
+                         c.verdict if judged else "–"])
+        lines += [markdown_table(["metric", "stratum", "n", treatment, baseline, "Δ [95% CI]", "p (Holm)", "verdict"],
+                                 rows), ""]
+    return lines
+
+
 def _tuning_lines(r: "PipelineResult") -> list[str]:
     lines = []
     for s in r.info.get("stages", []):
@@ -335,6 +361,7 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
             lines += [f"![delta per stratum, {metric}]({plots[f'delta_{metric}']})", ""]
         for dim in [ALL, *dims]:
             lines += [f"**{'overall' if dim == ALL else dim}**", "", stratum_table(result, metric, dim), ""]
+    lines += _pairwise_lines(result)
     lines += ["## Recall@k", ""]
     if "recall" in plots:
         lines += [f"![recall@k per pipeline and stratum]({plots['recall']})", ""]

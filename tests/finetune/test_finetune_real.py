@@ -112,7 +112,7 @@ def scifact_experiment(data: Path, work: Path, triples: Path | None = None, show
                                 ("dense+untuned-CE", "dense")):
         for c in evaluator.compare(evaluations[treatment], evaluations[baseline], metrics=("ndcg@10", "recall@5")):
             if c.dimension == "all":
-                figures["comparisons"].append({"treatment": treatment, "baseline": baseline, **c.as_dict()})
+                figures["comparisons"].append({**c.as_dict(), "pipeline": treatment, "versus": baseline})
     return figures
 
 
@@ -126,6 +126,6 @@ def test_scifact_tuned_reranker_beats_the_untuned_one_on_test(tmp_path):
     tuned = figures["test"]["dense+tuned-CE"]["ndcg@10"]["mean"]
     untuned = figures["test"]["dense+untuned-CE"]["ndcg@10"]["mean"]
     versus_untuned = next(c for c in figures["comparisons"]
-                          if c["baseline"] == "dense+untuned-CE" and c["metric"] == "ndcg@10")
+                          if c["versus"] == "dense+untuned-CE" and c["metric"] == "ndcg@10")
     assert tuned > untuned and versus_untuned["p_value"] < 0.05
     assert figures["train"]["dev_after"]["ndcg@10"] > figures["train"]["dev_before"]["ndcg@10"]

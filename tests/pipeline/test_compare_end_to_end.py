@@ -48,6 +48,9 @@ pipelines:
     stages: [{rewrite: {mode: fuse, config: {backend: spell}}}, bm25]
   - name: routed
     route: {between: [dense, dense+rerank, rrf]}
+also_compare:
+  - [rrf, bm25]
+  - [rrf+rerank, dense+rerank]
 """
 
 
@@ -150,6 +153,8 @@ def test_report_files(compared):
     assert [p["name"] for p in data["pipelines"]] == [r.name for r in result.results]
     overall = next(c for c in data["comparisons"] if c["pipeline"] == "bm25" and c["dimension"] == ALL
                    and c["metric"] == "ndcg@10")
+    assert overall["versus"] == "dense" and overall["baseline"]["mean"] == pytest.approx(
+        result.comparison("bm25", ALL, ALL, "ndcg@10").baseline.mean)
     assert overall["delta"]["mean"] == pytest.approx(result.comparison("bm25", ALL, ALL, "ndcg@10").delta.mean)
     for r in result.results:
         loaded = Run.from_trec(out / "runs" / f"{r.name}.trec")
@@ -161,6 +166,32 @@ def test_report_files(compared):
         assert (out / png).stat().st_size > 1000
 
 
+def test_also_compare_pairs_are_paired_per_stratum_and_reported(compared):
+    _, result, files = compared
+    assert set(result.pairwise) == {("rrf", "bm25"), ("rrf+rerank", "dense+rerank")}
+    overall = next(c for c in result.pairwise[("rrf", "bm25")] if c.dimension == ALL and c.metric == "ndcg@10")
+    rrf, bm25 = (result.result(n).evaluation.per_query["ndcg@10"] for n in ("rrf", "bm25"))
+    assert overall.n == len(rrf) and overall.delta.mean == pytest.approx(
+        sum(rrf[q] - bm25[q] for q in rrf) / len(rrf), abs=1e-12)
+    assert 0.0 <= overall.p_value <= 1.0 and overall.p_holm >= overall.p_value
+    md = files["md"].read_text(encoding="utf-8")
+    assert "## Other paired comparisons" in md and "**rrf+rerank** vs **dense+rerank**" in md
+    data = json.loads(files["json"].read_text(encoding="utf-8"))
+    assert {(c["pipeline"], c["versus"]) for c in data["pairwise"]} == set(result.pairwise)
+
+
+def test_also_compare_names_must_be_pipelines(tmp_path):
+    from rerank_fix.errors import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(RECIPE + "  - [rrf, nope]\n  - [bm25, bm25]\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_recipe(path)
+    message = str(info.value)
+    assert "also_compare[2][1]" in message and "'nope'" in message
+    assert "also_compare[3]" in message and "itself" in message
+
+
 def test_cli_compare_only(tmp_path, capsys, compared):
     path = tmp_path / "tiny.yaml"
     path.write_text(RECIPE, encoding="utf-8")
@@ -170,6 +201,8 @@ def test_cli_compare_only(tmp_path, capsys, compared):
     data = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
     assert [p["name"] for p in data["pipelines"]] == ["dense", "bm25", "rrf"]
     assert data["pipelines"][1]["latency_total"]["amortised"] is True
+    # A pair whose pipelines --only left out is skipped; the one it kept is still compared.
+    assert {(c["pipeline"], c["versus"]) for c in data["pairwise"]} == {("rrf", "bm25")}
     assert "rrf" in capsys.readouterr().out
 
 
