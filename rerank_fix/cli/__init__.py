@@ -40,11 +40,11 @@ def build_parser() -> argparse.ArgumentParser:
 def _setup_logging(verbose: bool) -> None:
     from rich.logging import RichHandler
 
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, format="%(message)s",
+    # Our own progress at INFO; every library (transformers, onnxscript's optimizer, httpx, ...) only from
+    # WARNING up, unless --verbose, so a user sees what rerank_fix is doing, not thousands of library lines.
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(show_path=False, show_time=False, markup=False)], force=True)
-    for noisy in ("httpx", "httpcore", "urllib3", "filelock", "sentence_transformers", "transformers",
-                  "datasets", "accelerate", "bm25s", "matplotlib"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger("rerank_fix").setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 def main(argv: list[str] | None = None) -> int:
