@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 test-real: $(STAMP)
-	$(PY) -m pytest -q -m real
+	$(PY) -m pytest -q -m real --timeout 3600
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
