@@ -16,8 +16,7 @@ from rerank_fix.fuse.interpolate import interpolate_scores
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
 from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, RerankStage, RewriteStage, RRFStage,
                                         stage_key)
-from rerank_fix.pipeline.tuning import (FusionParams, InterpolationParams, TunedFusion, cv_tune_interpolation,
-                                         cv_tune_rrf, fusion_grid)
+from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_interpolation, cv_tune_rrf, fusion_grid
 from rerank_fix.pipeline.workspace import Workspace, texts_key
 from rerank_fix.retrieve.run import Run
 
@@ -406,9 +405,9 @@ class Pipeline:
             source, texts = inputs
             reranker = self.workspace.reranker(stage, self._model_path(stage), show_progress=False)
 
+            # A tuned blend is timed with the weight it would deploy (only _interpolate tunes a rerank stage).
             tuned = self.tuned.get(self.spec.stages.index(stage))
-            weight = (tuned.deploy.weight if isinstance(tuned.deploy, InterpolationParams) else None) \
-                if tuned is not None else stage.interpolate
+            weight = tuned.deploy.weight if tuned is not None else stage.interpolate
 
             def rerank_one(qid: str, q: Query) -> None:
                 single = Run("probe", {qid: source.results.get(qid, [])})

@@ -228,8 +228,10 @@ def cross_validate(grid: Sequence[Any], build: Callable[[Any], Run], qrels: Mapp
     """
     all_q = [q for fold in folds for q in fold]
     judged = {q: qrels[q] for q in all_q if q in qrels}
-    built = [build(point) for point in grid]
-    scores = [per_query(run, judged, [metric])[metric] for run in built]
+    # Only the per-query scores of each point are kept (a 54-point RRF grid of full runs would hold
+    # millions of tuples); the few points folds actually choose are rebuilt below, once each.
+    scores = [per_query(build(point), judged, [metric])[metric] for point in grid]
+    chosen_runs: dict[int, Run] = {}
 
     def best(train: Sequence[str]) -> tuple[int, float]:
         scored = []
@@ -246,8 +248,10 @@ def cross_validate(grid: Sequence[Any], build: Callable[[Any], Run], qrels: Mapp
         train = [q for q in all_q if q not in held]
         chosen, train_score = best(train)
         choices.append(FoldChoice(fold_index, len(train), len(fold), grid[chosen], train_score))
+        if chosen not in chosen_runs:
+            chosen_runs[chosen] = build(grid[chosen])
         for q in fold:
-            items = built[chosen].results.get(q, [])
+            items = chosen_runs[chosen].results.get(q, [])
             results[q] = items[:top_k] if top_k else items
     deploy, _ = best(all_q)
     return results, choices, grid[deploy]

@@ -239,12 +239,10 @@ def _pairwise_lines(result: "ComparisonResult") -> list[str]:
         lines += [f"**{treatment}** vs **{baseline}**", ""]
         rows = []
         for c in comps:
-            judged = c.n >= result.recipe.min_stratum_size
             rows.append([short_metric(c.metric), c.stratum if c.dimension == ALL else f"{c.dimension}: {c.stratum}",
                          c.n, fmt_number(c.treatment.mean), fmt_number(c.baseline.mean),
-                         f"{c.delta.mean:+.3f} [{c.delta.low:+.3f}, {c.delta.high:+.3f}]",
-                         _p(c.p_holm) if judged and not math.isnan(c.p_holm) else "too small",
-                         c.verdict if judged else "–"])
+                         fmt_estimate(c.delta, signed=True), "–" if c.verdict == TOO_SMALL else _p(c.p_holm),
+                         c.verdict])
         lines += [markdown_table(["metric", "stratum", "n", treatment, baseline, "Δ [95% CI]", "p (Holm)", "verdict"],
                                  rows), ""]
     return lines
