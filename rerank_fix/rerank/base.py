@@ -7,7 +7,13 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from rerank_fix.data.types import Document
+from rerank_fix.registry import Registry
 from rerank_fix.retrieve.run import Run
+
+#: Scorer backends by name (``torch``; ONNX, OpenVINO and HTTP backends register themselves the same way).
+#: One file per backend under ``rerank_fix/rerank/``, each a :class:`Reranker` subclass decorated with
+#: ``@SCORERS.register("name")``; list the module below so it registers on first lookup.
+SCORERS: "Registry[type[Reranker]]" = Registry("scorer backend", modules=("rerank_fix.rerank.cross_encoder",))
 
 
 class Reranker(ABC):

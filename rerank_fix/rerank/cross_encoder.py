@@ -5,12 +5,13 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
-from rerank_fix.rerank.base import Reranker
+from rerank_fix.rerank.base import SCORERS, Reranker
 
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
 
+@SCORERS.register("torch")
 class CrossEncoderReranker(Reranker):
     """Rerank with any CrossEncoder: a hub id (``BAAI/bge-reranker-v2-m3``), a local folder, or a loaded model.
 
