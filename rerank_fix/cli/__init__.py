@@ -24,8 +24,18 @@ def _modules():
                 raise
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the project's one-line error (no usage block) and exit code 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        from rerank_fix.errors import one_line
+
+        print(f"error: {self.prog}: {one_line(message)} — see `{self.prog} --help`", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="rerank-fix",
         description="Measure whether a reranker helps on your corpus and query mix, per stratum, and fix it.")
     parser.add_argument("--version", action="version", version=f"rerank-fix {__version__}")
@@ -51,26 +61,57 @@ def main(argv: list[str] | None = None) -> int:
     # Offline by default for the bundled model; a user with internet can set HF_HUB_OFFLINE=0.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error already printed in one line
+        return exc.code if isinstance(exc.code, int) else 2
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
     _setup_logging(args.verbose)
     try:
         return int(args._module.run(args) or 0)
-    except UserInputError as exc:
-        if args.verbose:
-            raise
-        from rich.console import Console
-        from rich.text import Text
-
-        # Text, not markup: user messages may contain square brackets.
-        Console(stderr=True).print(Text.assemble(("error: ", "bold red"), str(exc)), soft_wrap=True)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        if args.verbose:
+            raise
+        code, line = describe_failure(exc)
+        _print_error(line)
+        return code
 
+
+def describe_failure(exc: BaseException) -> tuple[int, str]:
+    """``(exit code, one line)`` for an exception that ended a command.
+
+    A user's mistake (bad data, config, paths, permissions, encodings) is exit code 2 with what to fix; anything
+    else is a bug in rerank-fix: exit code 1, one line, and the traceback with ``--verbose``.
+    """
+    from rerank_fix.errors import format_user_error, one_line
+
+    if isinstance(exc, UserInputError):
+        return 2, format_user_error(exc)
+    if isinstance(exc, UnicodeError):
+        return 2, one_line(f"input is not valid UTF-8 ({exc}) — re-save the file as UTF-8")
+    if isinstance(exc, OSError) and (exc.filename is not None or isinstance(exc, PermissionError)):
+        fix = {PermissionError: "check the file's permissions", IsADirectoryError: "give a file, not a folder",
+               NotADirectoryError: "give a folder, not a file", FileNotFoundError: "check the path",
+               FileExistsError: "choose another path"}.get(type(exc), "check the path and the disk")
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return 2, one_line(f"{where}{exc.strerror or exc} — {fix}")
+    if isinstance(exc, MemoryError):
+        return 1, "out of memory — use a smaller input or batch size; run with --verbose for the traceback"
+    return 1, one_line(f"internal error ({type(exc).__name__}: {exc})", limit=300) + \
+        " — this is a bug in rerank-fix; run with --verbose for the traceback and report it"
+
+
+def _print_error(line: str) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    # Text, not markup: user messages may contain square brackets. No wrapping: one line, whatever the width.
+    Console(stderr=True, width=100_000).print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
 
 if __name__ == "__main__":
     sys.exit(main())

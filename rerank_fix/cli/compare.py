@@ -76,8 +76,12 @@ def run(args) -> int:
         # Before validation, so the recipe's own default for NAME (perhaps a model not trained yet) is never checked.
         overrides[f"models.{name}"] = {"path": path}
     recipe = load_recipe(args.recipe, overrides)
+    from rerank_fix.outputs import claim_output
+
+    out = claim_output(args.out, "compare", inputs=[args.recipe, recipe.data.source])
     result = run_recipe(recipe, model_overrides=models, show_progress=not args.quiet, only=args.only,
                         score_cache=False if args.no_score_cache else None)
     paths = write_comparison_report(result, Path(args.out), plots=not args.no_plots)
+    out.commit()
     print_summary(result, report_path=paths["md"])
     return 0

@@ -65,9 +65,11 @@ def run(args) -> int:
 
     from rerank_fix.data import load_eval_set
     from rerank_fix.diagnose import DiagnoseConfig, diagnose, headline_rows, write_outputs
+    from rerank_fix.outputs import claim_output
     from rerank_fix.report.diagnose import headers
     from rerank_fix.report.tables import rich_table
 
+    out = claim_output(args.out, "diagnose", inputs=[args.data, args.corpus, args.labels, args.queries])
     eval_set = load_eval_set(args.data, args.split, args.queries, args.corpus)
     config = DiagnoseConfig(
         retrievers=("dense", "bm25") if args.retriever == "both" else (args.retriever,), dense_model=args.model,
@@ -76,6 +78,7 @@ def run(args) -> int:
         min_stratum_size=args.min_stratum_size, cache_dir=args.cache_dir)
     result = diagnose(eval_set, config, build_stratifiers(args, eval_set))
     report = write_outputs(result, args.out)
+    out.commit()
     console = Console()
     for name, system in result.systems.items():
         console.print(rich_table(f"{eval_set.name} · {name}", headers(result, system.reranked is not None),

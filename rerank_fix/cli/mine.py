@@ -135,6 +135,9 @@ def run(args: argparse.Namespace) -> int:
     if args.split == "test":
         logger.warning("mining from the 'test' split: those queries become training data, so any later "
                        "evaluation on this split is contaminated. Mine the train split instead.")
+    from rerank_fix.outputs import claim_output
+
+    out = claim_output(args.out, "mine", inputs=[args.data, args.corpus, args.queries])
     data = load_training_data(args.data, args.split, args.queries, args.corpus)
 
     from rerank_fix.errors import DataError
@@ -142,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = HardNegativeMiner(cfg).mine(data)
     paths = result.write(args.out, plot=not args.no_plot)
+    out.commit()
     _print_summary(result, paths, args.samples)
     if not result.records:
         raise DataError(f"no negatives could be mined for any of the {len(data.queries)} queries (see "

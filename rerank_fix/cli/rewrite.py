@@ -110,6 +110,12 @@ def run(args) -> int:
         config = load_rewrite_config(args.config, overrides)
     else:
         config = rewrite_config_from_dict(overrides, "command-line options")
+    from rerank_fix.outputs import claim_output
+
+    # Outputs are named by queries file (queries.typo1.rewritten.jsonl ...), so rewrites of several queries files
+    # share a folder: keep the others; this run's own files are replaced atomically.
+    out = claim_output(args.out, "rewrite", inputs=[args.data, args.corpus, args.queries, args.config],
+                       keep_previous=True)
     eval_set = load_eval_set(args.data, args.split, args.queries, args.corpus)
     rewriter = build_rewriter(config, corpus=eval_set.corpus, show_progress=True)
     try:
@@ -136,6 +142,7 @@ def run(args) -> int:
     }
     summary_path.parent.mkdir(parents=True, exist_ok=True)
     summary_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    out.commit()
 
     console = Console()
     # A heading line rather than a table title: the narrow table would wrap a long title.

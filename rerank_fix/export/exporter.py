@@ -200,11 +200,8 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
 
     target = Path(target)
     src = resolve_source(source)
-    if target.exists() and not force:
-        raise UserInputError(f"{target} already exists; pass --force to replace it, or choose another target")
-    if target.resolve() == src.model_dir.resolve() or src.model_dir.resolve() in target.resolve().parents \
-            or (src.run_dir is not None and target.resolve() == src.run_dir.resolve()):
-        raise UserInputError(f"{target}: the export target must not be (inside) the source {source}")
+    check_target(target, src, source, force)
+    _check_model_folder(src.model_dir)
     report_data = _read_json(Path(report)) if report else None
     if report and report_data is None:
         raise UserInputError(f"{report}: report file not found")
@@ -230,9 +227,15 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
     if model.num_labels != 1:
         raise UserInputError(f"{src.model_dir}: a reranker has one output logit; this model has {model.num_labels}")
 
+    from rerank_fix.outputs import OutputFolder, clean_temp_siblings, mark_temp
+
     target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in clean_temp_siblings(target):
+        logger.info("removed %s, left by an interrupted export", stale)
     tmp = target.parent / f".{target.name}.tmp-{uuid.uuid4().hex[:8]}"
     try:
+        tmp.mkdir()
+        mark_temp(tmp, "export")
         model.save_pretrained(str(tmp))
         weights = tmp / "model.safetensors"
         if not weights.is_file():
@@ -258,12 +261,57 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
         if routing is not None:
             shutil.copyfile(policy, tmp / "routing_policy.json")
         (tmp / "export_info.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+        OutputFolder(tmp, "export", []).commit()
         _move_into_place(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file())
+    files = sorted(str(p.relative_to(target)) for p in target.rglob("*") if p.is_file() and p.name != ".rerank-fix.json")
     return ExportResult(target, files, verify, parities)
+
+
+def check_target(target: Path, src: _Source, source: str | Path, force: bool) -> None:
+    """Refuse a target that would lose data: a file, the source or a folder holding it, or a folder that
+    ``--force`` would replace but that does not hold a previous export (and only that)."""
+    from rerank_fix.outputs import _split_files, check_output_path, previous_owner
+
+    if target.exists() and not target.is_dir():
+        raise UserInputError(f"{target}: the export target is an existing file — choose a folder path")
+    resolved = target.resolve()
+    sources = [src.model_dir.resolve(), Path(source).resolve(), *([src.run_dir.resolve()] if src.run_dir else [])]
+    for s in sources:
+        if resolved == s or resolved in s.parents:
+            raise UserInputError(f"{target}: the export target contains the source {source} — exporting there "
+                                 "would replace the source; choose a folder outside it")
+        if s in resolved.parents:
+            raise UserInputError(f"{target}: the export target lies inside the source {source} — choose a folder "
+                                 "outside it")
+    check_output_path(target, option="export target")
+    if target.is_dir() and any(target.iterdir()):
+        if not force:
+            raise UserInputError(f"{target} already exists; pass --force to replace it, or choose another target")
+        if previous_owner(target) != "export":
+            raise UserInputError(f"{target}: --force replaces only a previous export, and this folder is not one "
+                                 "— choose another target, or move its files away yourself")
+        _, unknown = _split_files(target, "export", "export target")
+        if unknown:
+            raise UserInputError(f"{target}: --force would delete {len(unknown)} file(s) the previous export did "
+                                 f"not write, e.g. {unknown[0]!r} — move them away or choose another target")
+
+
+def _check_model_folder(model_dir: Path) -> None:
+    """A model folder must hold weights and a standard architecture (no code shipped beside the weights)."""
+    config = _read_json(model_dir / "config.json")
+    if config is None:
+        raise UserInputError(f"{model_dir}: no config.json — export a model folder written by save_pretrained")
+    if config.get("auto_map") or any(model_dir.glob("*.py")):
+        raise UserInputError(f"{model_dir}: the model ships its own code (auto_map / *.py), which rerank-fix does "
+                             "not run — export a model with a standard transformers architecture")
+    weights = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json",
+               "pytorch_model.bin.index.json")
+    if not any((model_dir / w).is_file() for w in weights):
+        raise UserInputError(f"{model_dir}: no model weights (model.safetensors or pytorch_model.bin) — the "
+                             "folder is incomplete; export the run's best/ or final/ folder, or re-save the model")
 
 
 def _onnx_variants(folder: Path, model: "CrossEncoder", dev: "DevSetup", onnx: bool, int8: bool,

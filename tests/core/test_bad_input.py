@@ -27,7 +27,7 @@ def write_set(root: Path, corpus=None, queries=None, qrels=QRELS, raw_corpus=Non
 
 
 def diagnose(capsys, data, *extra) -> tuple[int, str]:
-    code = main(["diagnose", "--data", str(data), "--retriever", "bm25", "--out", str(Path(data) / "out"), *extra])
+    code = main(["diagnose", "--data", str(data), "--retriever", "bm25", "--out", str(Path(data).parent / (Path(data).name + "-out")), *extra])
     err = capsys.readouterr().err
     return code, err
 

@@ -49,8 +49,14 @@ def test_existing_target_is_refused_unless_forced(trained_run, tmp_path, capsys)
     err = capsys.readouterr().err
     assert "already exists" in err and "Traceback" not in err
     assert (target / "keep.txt").read_text() == "mine"
+    # --force replaces only a previous export: a folder holding the user's own file is refused, file kept.
+    assert main(["export", str(trained_run.run_dir), str(target), "--force"]) == 2
+    assert "replaces only a previous export" in capsys.readouterr().err
+    assert (target / "keep.txt").read_text() == "mine"
+    (target / "keep.txt").unlink()
+    assert main(["export", str(trained_run.run_dir), str(target)]) == 0  # an empty folder is no loss
     assert main(["export", str(trained_run.run_dir), str(target), "--force"]) == 0
-    assert not (target / "keep.txt").exists() and (target / "model.safetensors").is_file()
+    assert (target / "model.safetensors").is_file()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["exported"]
 
 
@@ -60,7 +66,7 @@ def test_bad_sources_are_clear_errors(trained_run, tmp_path):
     (tmp_path / "empty").mkdir()
     with pytest.raises(UserInputError, match="neither a finished fine-tuning run"):
         export_model(tmp_path / "empty", tmp_path / "out")
-    with pytest.raises(UserInputError, match="must not be"):
+    with pytest.raises(UserInputError, match="lies inside the source|contains the source"):
         export_model(trained_run.run_dir, trained_run.model_dir / "inside")
     # A bare model folder exports, but ONNX needs a dev split for its parity check.
     with pytest.raises(ConfigError, match="need a dev split"):
