@@ -7,20 +7,133 @@ from typing import Any, Mapping
 from rerank_fix.errors import ConfigError
 
 
-def read_yaml(path: str | Path, what: str = "config file") -> tuple[Any, str]:
-    """``(parsed data, raw text)``; a missing file or malformed YAML is a ConfigError naming the line."""
+# A config needs a handful of aliases; a "billion laughs" document needs thousands of expansions. The cap is on
+# the size the document would have with every alias expanded, counted without expanding it.
+MAX_ALIASES = 1_000
+MAX_EXPANDED_NODES = 200_000
+MAX_YAML_BYTES = 16 * 1024 * 1024
+
+
+def _loader_class():
+    import yaml
+    from yaml.constructor import ConstructorError
+    from yaml.nodes import MappingNode, SequenceNode
+
+    class SafeStrictLoader(yaml.SafeLoader):
+        """``safe_load`` that refuses duplicate keys and alias bombs, before anything is built from them."""
+
+        def compose_document(self):
+            node = super().compose_document()
+            size = _expanded_size(node, {}, MappingNode, SequenceNode)
+            if size > MAX_EXPANDED_NODES:
+                raise ConstructorError(None, None, f"the document expands to more than {MAX_EXPANDED_NODES:,} "
+                                       "values through its aliases (&anchor / *alias); write the values out",
+                                       node.start_mark)
+            return node
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.AliasEvent):
+                self._aliases = getattr(self, "_aliases", 0) + 1
+                if self._aliases > MAX_ALIASES:
+                    event = self.peek_event()
+                    raise ConstructorError(None, None, f"more than {MAX_ALIASES} aliases (*name); "
+                                           "write the values out", event.start_mark)
+            return super().compose_node(parent, index)
+
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:
+                    continue
+                if first != key_node.start_mark.line + 1:
+                    from rerank_fix.errors import quote
+
+                    raise ConstructorError(None, None, f"duplicate key {quote(key, 40)} (first on line {first}); "
+                                           "keep one of them", key_node.start_mark)
+            return super().construct_mapping(node, deep=deep)
+
+    return SafeStrictLoader
+
+
+def _expanded_size(node, memo: dict, mapping_type, sequence_type) -> int:
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle (a recursive alias) counts once; a later check refuses it anyway
+    if isinstance(node, mapping_type):
+        size = 1 + sum(_expanded_size(k, memo, mapping_type, sequence_type)
+                       + _expanded_size(v, memo, mapping_type, sequence_type) for k, v in node.value)
+    elif isinstance(node, sequence_type):
+        size = 1 + sum(_expanded_size(v, memo, mapping_type, sequence_type) for v in node.value)
+    else:
+        size = 1
+    memo[key] = min(size, MAX_EXPANDED_NODES + 1)
+    return memo[key]
+
+
+def load_yaml_text(text: str, source: str = "YAML") -> Any:
+    """Parse YAML text safely (no tags that build objects, no duplicate keys, no alias bombs).
+
+    Errors are ConfigErrors naming ``source`` and the line.
+    """
     import yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: {what} not found")
-    text = path.read_text(encoding="utf-8")
     try:
-        return yaml.safe_load(text), text
+        return yaml.load(text, Loader=_loader_class())  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', None) or exc})") from None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{source}{where}: malformed YAML ({problem})") from None
+    except RecursionError:
+        raise ConfigError(f"{source}: the YAML is nested too deeply — flatten it") from None
+
+
+def read_yaml(path: str | Path, what: str = "config file", expect: type | None = dict) -> tuple[Any, str]:
+    """``(parsed data, raw text)``; a missing file or malformed YAML is a ConfigError naming the line.
+
+    Args:
+        path: The YAML file.
+        what: What the file is, for messages.
+        expect: The type the top level must have (``dict``: a mapping); ``None`` accepts anything. An empty file
+            is ``None``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: the {what} is a folder — give the YAML file inside it")
+    if not path.is_file():
+        raise ConfigError(f"{path}: {what} not found")
+    raw = path.read_bytes()
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(f"{path}: the {what} is {len(raw) / 1e6:.0f} MB — a config is a few KB; check the path")
+    from rerank_fix.data.jsonl import decode_text
+
+    text = decode_text(raw, path)
+    data = load_yaml_text(text, str(path))
+    if expect is dict and data is not None and not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected a mapping (key: value lines) at the top of the {what}, got a "
+                          f"{_yaml_kind(data)} — see the example configs")
+    return data, text
+
+
+def _yaml_kind(value: Any) -> str:
+    return {list: "list", str: "string", int: "number", float: "number", bool: "boolean"}.get(
+        type(value), type(value).__name__)
+
+
+def require_mapping(value: Any, field: str, source: str) -> dict:
+    """``value`` if it is a mapping (``None`` as empty); otherwise a ConfigError naming the field."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{source}: {field} must be a mapping (key: value lines), not a {_yaml_kind(value)}; "
+                          "see the example configs")
+    return value
 
 
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:

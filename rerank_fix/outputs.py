@@ -31,7 +31,7 @@ from rerank_fix.errors import OutputError, quote
 
 MANIFEST = ".rerank-fix.json"
 # The previous-export marker older exports wrote before manifests existed.
-_LEGACY_MARKERS = {"export": "export_info.json"}
+_LEGACY_MARKERS = {"export": "export_info.json", "finetune": "config.yaml"}
 # Temporary folders beside an export target: ``.NAME.tmp-1a2b3c4d`` and ``.NAME.old-1a2b3c4d``.
 TEMP_SIBLING = re.compile(r"^\..+\.(tmp|old)-[0-9a-f]{8}$")
 

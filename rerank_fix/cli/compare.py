@@ -67,10 +67,10 @@ def run(args) -> int:
         overrides["data.max_queries"] = args.max_queries
     if args.latency_sample is not None:
         overrides["latency.sample"] = args.latency_sample
-    import yaml
+    from rerank_fix.config_io import load_yaml_text
 
     for key, value in _pairs(args.settings, "--set").items():
-        overrides[key] = yaml.safe_load(value)
+        overrides[key] = load_yaml_text(value, f"--set {key}")
     models = _pairs(args.model, "--model")
     for name, path in models.items():
         # Before validation, so the recipe's own default for NAME (perhaps a model not trained yet) is never checked.

@@ -24,8 +24,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def parse_overrides(items: list[str]) -> dict[str, Any]:
-    import yaml
-
+    from rerank_fix.config_io import load_yaml_text
     from rerank_fix.errors import ConfigError
 
     out: dict[str, Any] = {}
@@ -33,7 +32,7 @@ def parse_overrides(items: list[str]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. train.max_steps=20")
-        out[key.strip()] = yaml.safe_load(value)
+        out[key.strip()] = load_yaml_text(value, f"--set {key.strip()}")
     return out
 
 

@@ -32,7 +32,11 @@ def load_eval_set(source: str | Path, split: str = "test", queries_file: str | N
 
         return load_beir_folder(DEMO_PATH, split, queries_file, name=f"demo/{split}")
     path = Path(source)
-    if path.is_dir() and (path / "corpus.jsonl").is_file():
+    if path.is_symlink() and not path.exists():
+        from rerank_fix.data.jsonl import check_input_file
+
+        check_input_file(path, "data source")
+    if path.is_dir() and (path / "corpus.jsonl").exists():
         from rerank_fix.data.beir import load_beir_folder
 
         return load_beir_folder(path, split, queries_file)

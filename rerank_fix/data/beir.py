@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from rerank_fix.data.jsonl import read_jsonl, read_tsv, require_str
+from rerank_fix.data.jsonl import (_lines, check_id, parse_grade, read_jsonl, read_tsv, require_id, text_field)
 from rerank_fix.data.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 
@@ -16,19 +16,19 @@ def read_corpus(path: str | Path) -> dict[str, Document]:
     path = Path(path)
     corpus: dict[str, Document] = {}
     first_line: dict[str, int] = {}
-    for line_no, obj in read_jsonl(path):
-        doc_id = require_str(obj, "_id", path, line_no, aliases=("id", "doc_id", "corpus-id"))
+    for line_no, obj in read_jsonl(path, "corpus file"):
+        doc_id = require_id(obj, "_id", "document", path, line_no, aliases=("id", "doc_id", "corpus-id"))
         if doc_id in corpus:
             raise DataError(f"{path}:{line_no}: duplicate document id {doc_id!r} (first seen on line "
                             f"{first_line[doc_id]}); document ids must be unique")
-        title = obj.get("title") or ""
-        text = obj.get("text")
+        title = text_field(obj, "title", path, line_no) or ""
+        text = text_field(obj, "text", path, line_no, default=None)
         if text is None:
             raise DataError(f"{path}:{line_no}: document {doc_id!r} has no 'text' field")
         if not str(title).strip() and not str(text).strip():
             logger.warning("%s:%d: document %r has empty title and text; it can never be retrieved",
                            path, line_no, doc_id)
-        corpus[doc_id] = Document(doc_id, str(title), str(text), obj.get("metadata") or {})
+        corpus[doc_id] = Document(doc_id, title, text, _metadata(obj, path, line_no))
         first_line[doc_id] = line_no
     if not corpus:
         raise DataError(f"{path}: the corpus is empty")
@@ -39,22 +39,22 @@ def read_queries(path: str | Path) -> dict[str, Query]:
     path = Path(path)
     queries: dict[str, Query] = {}
     first_line: dict[str, int] = {}
-    for line_no, obj in read_jsonl(path):
-        query_id = require_str(obj, "_id", path, line_no, aliases=("id", "query_id", "query-id"))
+    for line_no, obj in read_jsonl(path, "queries file"):
+        query_id = require_id(obj, "_id", "query", path, line_no, aliases=("id", "query_id", "query-id"))
         if query_id in queries:
             raise DataError(f"{path}:{line_no}: duplicate query id {query_id!r} (first seen on line "
                             f"{first_line[query_id]}); query ids must be unique")
-        text = obj.get("text", obj.get("query"))
+        text = text_field(obj, "text", path, line_no, default=None, aliases=("query",))
         if text is None:
             raise DataError(f"{path}:{line_no}: query {query_id!r} has no 'text' field")
         if not str(text).strip():
             raise DataError(f"{path}:{line_no}: query {query_id!r} has empty text; fill it in or remove the line")
-        metadata = dict(obj.get("metadata") or {})
+        metadata = _metadata(obj, path, line_no)
         # Top-level extras (segment, class, ...) are kept as metadata so they can become strata.
         for key, value in obj.items():
             if key not in {"_id", "id", "query_id", "query-id", "text", "query", "metadata"}:
                 metadata.setdefault(key, value)
-        queries[query_id] = Query(query_id, str(text), metadata)
+        queries[query_id] = Query(query_id, text, metadata)
         first_line[query_id] = line_no
     if not queries:
         raise DataError(f"{path}: the queries file is empty")
@@ -69,7 +69,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
     path = Path(path)
     qrels: dict[str, dict[str, int]] = {}
     seen_at: dict[tuple[str, str], int] = {}
-    for line_no, fields in read_tsv(path, delimiter="\t" if _is_tab_separated(path) else " "):
+    for line_no, fields in read_tsv(path, delimiter="\t" if _is_tab_separated(path) else " ", what="qrels file"):
         fields = [f for f in fields if f != ""]
         if line_no == 1 and fields and fields[0].lower() in {"query-id", "query_id", "qid"}:
             continue
@@ -80,10 +80,9 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
         else:
             raise DataError(f"{path}:{line_no}: expected 3 columns (query-id, corpus-id, score) "
                             f"or 4 (TREC: qid 0 docid score), got {len(fields)}")
-        try:
-            grade = int(float(grade_text))
-        except ValueError:
-            raise DataError(f"{path}:{line_no}: relevance score {grade_text!r} is not a number") from None
+        check_id(query_id, "query", path, line_no)
+        check_id(doc_id, "document", path, line_no)
+        grade = parse_grade(grade_text, path, line_no)
         judged = qrels.setdefault(query_id, {})
         if doc_id in judged and judged[doc_id] != grade:
             kept = max(judged[doc_id], grade)
@@ -99,11 +98,20 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
 
 
 def _is_tab_separated(path: Path) -> bool:
-    with path.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                return "\t" in line
+    for _, line in _lines(path, "qrels file"):
+        if line.strip():
+            return "\t" in line
     return True
+
+
+def _metadata(obj: dict, path: Path, line_no: int) -> dict:
+    metadata = obj.get("metadata")
+    if metadata is None:
+        return {}
+    if not isinstance(metadata, dict):
+        raise DataError(f"{path}:{line_no}: field 'metadata' must be an object, got {type(metadata).__name__} — "
+                        'write it as {"field": "value"}')
+    return dict(metadata)
 
 
 def check_references(qrels: Mapping[str, Mapping[str, int]], queries: Mapping[str, Query],
@@ -144,6 +152,8 @@ def load_beir_folder(folder: str | Path, split: str = "test", queries_file: str 
 def _resolve_queries_path(folder: Path, queries_file: str | None) -> Path:
     if queries_file is None:
         return folder / "queries.jsonl"
+    if Path(queries_file).is_dir():
+        raise DataError(f"{queries_file}: the queries file is a folder — give a queries*.jsonl file")
     candidate = Path(queries_file)
     if candidate.is_file():
         return candidate

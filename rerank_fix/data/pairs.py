@@ -5,12 +5,11 @@ several relevant documents. Any other column (``segment``, ``class`` ...) is kep
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 from pathlib import Path
 
 from rerank_fix.data.beir import assemble, check_references, read_corpus
-from rerank_fix.data.jsonl import read_jsonl, require_str
+from rerank_fix.data.jsonl import check_id, check_input_file, parse_grade, read_csv_dicts, read_jsonl, require_str
 from rerank_fix.data.types import EvalSet, Query
 from rerank_fix.errors import DataError
 
@@ -21,18 +20,14 @@ _ID_KEYS = ("query_id", "qid", "_id")
 
 def _rows(path: Path):
     if path.suffix.lower() == ".csv":
-        with path.open("r", encoding="utf-8", newline="") as handle:
-            reader = csv.DictReader(handle)
-            for line_no, row in enumerate(reader, start=2):
-                yield line_no, {k.strip(): (v or "").strip() for k, v in row.items() if k}
+        yield from read_csv_dicts(path, "pairs file")
     else:
-        yield from read_jsonl(path)
+        yield from read_jsonl(path, "pairs file")
 
 
 def load_pairs(path: str | Path, corpus_path: str | Path | None = None, name: str | None = None) -> EvalSet:
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: file not found")
+    check_input_file(path, "pairs file")
     corpus_path = Path(corpus_path) if corpus_path else path.parent / "corpus.jsonl"
     if not corpus_path.is_file():
         raise DataError(f"{path}: a pairs file needs a corpus; put corpus.jsonl beside it or pass --corpus PATH")
@@ -42,8 +37,11 @@ def load_pairs(path: str | Path, corpus_path: str | Path | None = None, name: st
     id_by_text: dict[str, str] = {}
     for line_no, row in _rows(path):
         text = require_str(row, _QUERY_KEYS[0], path, line_no, aliases=_QUERY_KEYS[1:])
-        doc_id = require_str(row, _DOC_KEYS[0], path, line_no, aliases=_DOC_KEYS[1:])
+        doc_id = check_id(require_str(row, _DOC_KEYS[0], path, line_no, aliases=_DOC_KEYS[1:]), "document", path,
+                          line_no)
         explicit_id = next((str(row[k]) for k in _ID_KEYS if row.get(k) not in (None, "")), None)
+        if explicit_id is not None:
+            check_id(explicit_id, "query", path, line_no)
         # A stable id from the text keeps run files comparable across runs of the same pairs file.
         query_id = explicit_id or id_by_text.setdefault(text, "q" + hashlib.sha1(text.encode()).hexdigest()[:10])
         if query_id in queries and queries[query_id].text != text:
@@ -51,7 +49,8 @@ def load_pairs(path: str | Path, corpus_path: str | Path | None = None, name: st
         metadata = {k: v for k, v in row.items()
                     if k not in (*_QUERY_KEYS, *_DOC_KEYS, *_ID_KEYS, "score", "grade") and v not in (None, "")}
         queries.setdefault(query_id, Query(query_id, text, metadata))
-        grade = int(float(row.get("score") or row.get("grade") or 1))
+        raw_grade = row.get("score", row.get("grade"))
+        grade = 1 if raw_grade in (None, "") else parse_grade(str(raw_grade), path, line_no)
         qrels.setdefault(query_id, {})[doc_id] = max(grade, qrels.get(query_id, {}).get(doc_id, grade))
     if not qrels:
         raise DataError(f"{path}: no (query, doc_id) pairs found")

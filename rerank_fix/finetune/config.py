@@ -334,11 +334,14 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Fi
     """
     from rerank_fix.config_io import apply_dotted_overrides, read_yaml
 
+    from rerank_fix.config_io import require_mapping
+
     path = Path(path)
     raw, _ = read_yaml(path, "config file")
     raw = raw or {}
-    if isinstance(raw, dict):
-        raw = apply_dotted_overrides(raw, overrides, "config")
+    for section in ("model", "data", "eval", "train", "loss", "augment"):
+        require_mapping(raw.get(section), section, str(path))
+    raw = apply_dotted_overrides(raw, overrides, "config")
     base = Path.cwd() if _paths_exist_from(raw, Path.cwd()) else project_root_for(path)
     return parse_config(raw, source=str(path), base_dir=base)
 

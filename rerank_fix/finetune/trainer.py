@@ -216,7 +216,12 @@ def check_run_folder(cfg: "FinetuneConfig", resume: bool) -> Path | None:
     """Refuse to overwrite a run; on resume, find the checkpoint and check the config is the same run."""
     import yaml
 
+    from rerank_fix.outputs import check_output_path
+
     run_dir = cfg.run_dir
+    check_output_path(run_dir, [cfg.resolve(cfg.data.triples) if cfg.data.triples not in (None, "-") else None,
+                                cfg.resolve(cfg.eval.data) if cfg.eval.enabled and cfg.eval.data else None],
+                      option="output_dir")
     ckpt_dir = run_dir / CHECKPOINT_DIR
     has_run = bool(checkpoints(ckpt_dir)) or (run_dir / LOSS_LOG).exists()
     if not resume:
@@ -329,6 +334,11 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
     run_dir = cfg.run_dir
     ckpt_dir = run_dir / CHECKPOINT_DIR
     main = _is_main_process()
+    if main:
+        from rerank_fix.outputs import claim_output
+
+        # Refuses a folder holding files no run wrote; a run's own files stay (--resume continues them).
+        output_folder = claim_output(run_dir, "finetune", option="output_dir", keep_previous=True)
 
     triples_path = cfg.resolve(cfg.data.triples)
     triples = read_triples(triples_path, show_progress=show_progress and main)
@@ -420,6 +430,7 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
                            global_step, output.metrics, train_seconds, time.time() - started)
         write_json_atomic(run_dir / SUMMARY, summary)
         _plot_quietly(run_dir)
+        output_folder.commit()
     else:
         model_dir = run_dir / (BEST_DIR if evaluator is not None else FINAL_DIR)
     return FinetuneResult(run_dir, model_dir, global_step, callback.best_step, callback.best_metric, summary)

@@ -163,15 +163,7 @@ def build_config(raw: dict[str, Any] | None = None, source: str = "mining option
 
 def load_mine_config(path: str | Path, **overrides: Any) -> MineConfig:
     """Read a YAML mining config; keyword overrides (from the command line) win over the file."""
-    import yaml
+    from rerank_fix.config_io import read_yaml
 
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"{path}: config file not found")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: malformed YAML ({getattr(exc, 'problem', exc)})") from None
-    return build_config(raw, str(path), **overrides)
+    raw, _ = read_yaml(path, "mining config")
+    return build_config(raw or {}, str(path), **overrides)

@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from rerank_fix.config_io import apply_dotted_overrides, deep_merge, read_yaml
-from rerank_fix.errors import ConfigError
+from rerank_fix.errors import ConfigError, quote
 
 RETRIEVER_KINDS = ("dense", "bm25")
 FIRST_STAGE_KINDS = ("dense", "bm25", "rrf")
@@ -674,7 +674,7 @@ def _pydantic_message(err: dict[str, Any]) -> str:
         return f"unknown stage; choose one of {', '.join(STAGE_KINDS)}"
     given = err.get("input")
     if not isinstance(given, (dict, list)) and kind not in ("value_error",):
-        msg += f" (got {given!r})"
+        msg += f" (got {quote(given)})"
     return msg
 
 
@@ -726,11 +726,11 @@ def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], def
         if options is None:
             options = {}
         if not isinstance(options, dict):
-            errors.add((*loc, str(kind)), f"the options of stage {kind!r} must be a mapping, got {options!r}")
+            errors.add((*loc, str(kind)), f"the options of stage {quote(kind)} must be a mapping, got {quote(options)}")
             return None
     else:
         errors.add(loc, f"a stage is a name ({choices}) or a one-key mapping like {{dense: {{top_k: 100}}}}; "
-                        f"got {item!r}")
+                        f"got {quote(item)}")
         return None
     if isinstance(kind, str) and kind in named and kind not in STAGE_KINDS:
         base = named[kind]
@@ -762,6 +762,11 @@ def parse_recipe(raw: Any, source: str = "recipe", text: str | None = None,
     if not isinstance(raw.get("defaults", {}), dict):
         errors.add(("defaults",), "must be a mapping of stage kind -> options")
         errors.raise_if_any()
+    for section, shape in (("retrievers", "name -> retriever, e.g. retrievers: {wide: {dense: {top_k: 200}}}"),
+                           ("models", "name -> model, e.g. models: {mine: {path: runs/finetune/best}}")):
+        if not isinstance(raw.get(section) or {}, dict):
+            errors.add((section,), f"must be a mapping of {shape}, not a {type(raw[section]).__name__}")
+    errors.raise_if_any()
     for kind in raw.get("defaults", {}) or {}:
         if kind not in STAGE_KINDS:
             errors.add(("defaults", kind), f"unknown stage {kind!r}; choose one of {', '.join(STAGE_KINDS)}")

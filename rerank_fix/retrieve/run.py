@@ -62,10 +62,15 @@ class Run:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tag = self.name.replace(" ", "_") or "run"
+        from rerank_fix.data.jsonl import check_id
+
+        tag = "".join("_" if c.isspace() or not c.isprintable() else c for c in self.name) or "run"
         with tmp.open("w", encoding="utf-8") as handle:
             for qid, items in self.results.items():
+                # A space, tab or newline in an id would split or forge a line: refuse it rather than write it.
+                check_id(qid, "query", path, None)
                 for rank, (doc_id, score) in enumerate(items, start=1):
+                    check_id(doc_id, "document", path, None)
                     handle.write(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n")
         tmp.replace(path)
         return path
@@ -77,20 +82,21 @@ class Run:
             raise DataError(f"{path}: run file not found")
         results: dict[str, Ranking] = {}
         tag = None
-        with path.open("r", encoding="utf-8") as handle:
-            for line_no, line in enumerate(handle, start=1):
-                fields = line.split()
-                if not fields:
-                    continue
-                if len(fields) != 6:
-                    raise DataError(f"{path}:{line_no}: a TREC run line has 6 fields "
-                                    f"(qid Q0 docid rank score tag), got {len(fields)}")
-                qid, _, doc_id, _, score, tag = fields
-                try:
-                    value = float(score)
-                except ValueError:
-                    raise DataError(f"{path}:{line_no}: score {score!r} is not a number") from None
-                results.setdefault(qid, []).append((doc_id, value))
+        from rerank_fix.data.jsonl import _lines
+
+        for line_no, line in _lines(path, "run file"):
+            fields = line.split()
+            if not fields:
+                continue
+            if len(fields) != 6:
+                raise DataError(f"{path}:{line_no}: a TREC run line has 6 fields "
+                                f"(qid Q0 docid rank score tag), got {len(fields)}")
+            qid, _, doc_id, _, score, tag = fields
+            try:
+                value = float(score)
+            except ValueError:
+                raise DataError(f"{path}:{line_no}: score {score!r} is not a number — fix the run file") from None
+            results.setdefault(qid, []).append((doc_id, value))
         return cls(name or tag or path.stem, results)
 
     def __len__(self) -> int:
