@@ -25,6 +25,28 @@ def cache_key(model: str, messages: Sequence[Message], params: Mapping[str, Any]
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
+#: Bump when the prompt template or the way answers are post-processed changes: older answers are then not reused.
+PROMPT_VERSION = 2
+
+
+def scoped_cache_dir(cache_dir: str | os.PathLike | None, **scope: Any) -> Path | None:
+    """The cache folder for one endpoint, model and prompt: ``cache_dir/<sha of scope>``.
+
+    The per-answer key already covers the model name, the filled messages and the generation settings; the scope
+    adds what it cannot see, such as the server (``base_url``) and :data:`PROMPT_VERSION`, so one server's answers
+    are never reused for another.
+
+    Example:
+        >>> a = scoped_cache_dir("c", base_url="http://a/v1", model="m")
+        >>> a != scoped_cache_dir("c", base_url="http://b/v1", model="m")
+        True
+    """
+    if cache_dir is None:
+        return None
+    payload = json.dumps({"prompt_version": PROMPT_VERSION, **scope}, sort_keys=True, default=str)
+    return Path(cache_dir) / ("scope-" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16])
+
+
 class DiskCache:
     """One small JSON file per answer under ``root/<2 hex>/<key>.json``.
 

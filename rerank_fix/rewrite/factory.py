@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any, Callable, Collection, Mapping
 
 from rerank_fix.errors import ConfigError
+from rerank_fix.rewrite.cache import scoped_cache_dir
 from rerank_fix.rewrite.config import RewriteConfig
 from rerank_fix.rewrite.gates import AllGate, AnyGate, Gate, MaxTokensGate, OOVTypoGate
 from rerank_fix.rewrite.stage import LLMRewriter, QueryRewriter, RewriteBackend
@@ -40,7 +41,10 @@ def build_backend(config: RewriteConfig, vocabulary: Vocabulary | None = None,
                                   max_retries=o.max_retries, backoff_base=o.backoff_base,
                                   backoff_max=o.backoff_max, max_retry_wait=o.max_retry_wait,
                                   max_concurrency=o.max_concurrency, temperature=o.temperature,
-                                  max_tokens=o.max_tokens, cache_dir=o.cache_dir, extra_body=o.extra_body)
+                                  max_tokens=o.max_tokens, extra_body=o.extra_body,
+                                  cache_dir=scoped_cache_dir(o.cache_dir, backend="openai", base_url=o.base_url,
+                                                             model=o.model, prompt=config.prompt.model_dump(),
+                                                             domain_hint=config.domain_hint))
         return LLMRewriter(client, config.prompt, config.domain_hint)
     if config.backend == "llamacpp":
         from rerank_fix.rewrite.llamacpp import LlamaCppClient
@@ -48,7 +52,10 @@ def build_backend(config: RewriteConfig, vocabulary: Vocabulary | None = None,
         c = config.llamacpp
         client = LlamaCppClient(c.gguf or "", n_ctx=c.n_ctx, n_threads=c.n_threads, n_gpu_layers=c.n_gpu_layers,
                                 temperature=c.temperature, max_tokens=c.max_tokens, chat_format=c.chat_format,
-                                seed=c.seed, cache_dir=c.cache_dir)
+                                seed=c.seed,
+                                cache_dir=scoped_cache_dir(c.cache_dir, backend="llamacpp", gguf=c.gguf,
+                                                           chat_format=c.chat_format, prompt=config.prompt.model_dump(),
+                                                           domain_hint=config.domain_hint))
         return LLMRewriter(client, config.prompt, config.domain_hint)
     if config.backend == "callable":
         from rerank_fix.rewrite.clients import CallableClient, load_callable

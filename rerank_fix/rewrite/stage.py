@@ -10,7 +10,7 @@ from rerank_fix.data.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.clients import ChatClient
 from rerank_fix.rewrite.config import DEFAULT_DOMAIN_HINT, PromptConfig, RewriteConfig, ValidationConfig
-from rerank_fix.rewrite.sanitize import rejection_reason, same_query, sanitize
+from rerank_fix.rewrite.sanitize import rejection_reason, same_query, sanitize, strip_control
 from rerank_fix.rewrite.types import (
     FALLBACK,
     REJECTED,
@@ -211,7 +211,7 @@ class QueryRewriter:
         raw = output.text or ""
         # Chat models wrap answers in quotes, labels and chatter; non-chat backends (spell) return the query
         # itself, whose quotes or "query:" words must survive.
-        candidate = sanitize(raw) if getattr(self.backend, "sanitize_output", True) else raw.strip()
+        candidate = sanitize(raw) if getattr(self.backend, "sanitize_output", True) else strip_control(raw).strip()
         if candidate == original:
             return RewriteResult(query_id, original, original, UNCHANGED, output.latency_ms, candidate, output.cached)
         v = self.validation
