@@ -13,8 +13,7 @@ run's temporary files are cleaned up by the next one.
 
 Example:
     >>> out = claim_output("runs/diagnose/scifact", "diagnose", inputs=["../data/scifact"])  # doctest: +SKIP
-    >>> ...  # write report.md, runs/*.trec into out.path
-    >>> out.commit()  # doctest: +SKIP
+    >>> out.commit()  # after writing report.md, runs/*.trec ... into out.path  # doctest: +SKIP
 """
 from __future__ import annotations
 

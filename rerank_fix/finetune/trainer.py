@@ -61,6 +61,26 @@ def _is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+@contextlib.contextmanager
+def preserved_rng_state():
+    """Run a block without changing the python, numpy and torch (CPU and CUDA) random states."""
+    import random
+
+    import numpy as np
+    import torch
+
+    py_state, np_state, torch_state = random.getstate(), np.random.get_state(), torch.random.get_rng_state()
+    cuda_states = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        yield
+    finally:
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.random.set_rng_state(torch_state)
+        if cuda_states is not None:
+            torch.cuda.set_rng_state_all(cuda_states)
+
+
 def _callback_base():
     from transformers import TrainerCallback
 
@@ -193,6 +213,13 @@ def _trainer_class():
             return EpochSeededBatchSampler(dataset, batch_size=batch_size, drop_last=drop_last,
                                            valid_label_columns=valid_label_columns, seed=seed,
                                            group_sampler=self.group_sampler)
+
+        def evaluate(self, *args, **kwargs):
+            # An evaluation must not move the training's random streams: the end-of-epoch evaluation runs after
+            # that step's checkpoint saved them, so a run resumed from the checkpoint (which skips that
+            # evaluation) would otherwise draw different dropout masks from then on.
+            with preserved_rng_state():
+                return super().evaluate(*args, **kwargs)
 
     return RerankTrainer
 
