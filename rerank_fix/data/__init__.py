@@ -36,7 +36,7 @@ def load_eval_set(source: str | Path, split: str = "test", queries_file: str | N
         from rerank_fix.data.jsonl import check_input_file
 
         check_input_file(path, "data source")
-    if path.is_dir() and (path / "corpus.jsonl").exists():
+    if path.is_dir() and ((path / "corpus.jsonl").exists() or (path / "corpus.jsonl").is_symlink()):
         from rerank_fix.data.beir import load_beir_folder
 
         return load_beir_folder(path, split, queries_file)

@@ -137,8 +137,12 @@ def load_beir_folder(folder: str | Path, split: str = "test", queries_file: str 
     folder = Path(folder)
     qrels_dir = folder / "qrels"
     qrels_path = qrels_dir / f"{split}.tsv"
+    if qrels_path.is_dir() or qrels_path.is_symlink():
+        from rerank_fix.data.jsonl import check_input_file
+
+        check_input_file(qrels_path, "qrels file")
     if not qrels_path.is_file():
-        available = sorted(p.stem for p in qrels_dir.glob("*.tsv")) if qrels_dir.is_dir() else []
+        available = sorted(p.stem for p in qrels_dir.glob("*.tsv") if p.is_file()) if qrels_dir.is_dir() else []
         raise DataError(f"{folder}: no split {split!r} (expected {qrels_path}); "
                         f"available splits: {', '.join(available) or 'none'}")
     queries_path = _resolve_queries_path(folder, queries_file)
