@@ -33,8 +33,8 @@ def _corpus_from_rows(rows: Iterable[dict[str, Any]], source: str) -> dict[str, 
         doc_id = _row_id(row, ("_id", "id"), "document", where)
         if doc_id in corpus:
             raise DataError(f"{where}: duplicate document id {quote(doc_id)} — document ids must be unique")
-        title = text_field(row, "title", source, index) or ""
-        text = text_field(row, "text", source, index, default=None)
+        title = text_field(row, "title", where, None) or ""
+        text = text_field(row, "text", where, None, default=None)
         if text is None:
             raise DataError(f"{where}: document {quote(doc_id)} has no 'text' — fill in the text column")
         corpus[doc_id] = Document(doc_id, title, text)
@@ -46,7 +46,7 @@ def _queries_from_rows(rows: Iterable[dict[str, Any]], source: str) -> dict[str,
     for index, row in enumerate(rows):
         where = f"{source}: queries row {index}"
         query_id = _row_id(row, ("_id", "id"), "query", where)
-        text = text_field(row, "text", source, index) or ""
+        text = text_field(row, "text", where, None) or ""
         if not text.strip():
             raise DataError(f"{where}: query {quote(query_id)} has empty text — fill it in or remove the row")
         if query_id in queries:
@@ -63,7 +63,7 @@ def _qrels_from_rows(rows: Iterable[dict[str, Any]], source: str = "qrels") -> d
         query_id = _row_id(row, ("query-id", "query_id"), "query", where)
         doc_id = _row_id(row, ("corpus-id", "corpus_id"), "document", where)
         score = row.get("score", 1)
-        grade = parse_grade("nan" if score is None else str(score), source, index)
+        grade = parse_grade("nan" if score is None else str(score), where, None)
         judged = qrels.setdefault(query_id, {})
         judged[doc_id] = max(grade, judged.get(doc_id, grade))
     return qrels

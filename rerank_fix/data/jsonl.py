@@ -140,6 +140,22 @@ def read_csv_dicts(path: str | Path, what: str = "CSV file") -> Iterator[tuple[i
         raise DataError(f"{path}:{reader.line_num}: {exc} — check the quoting on that line") from None
 
 
+def _where(path: Path | str, line_no: int | None) -> str:
+    return f"{path}:{line_no}" if line_no is not None else str(path)
+
+
+_CHAR_NAMES = {" ": "a space", "\t": "a tab", "\n": "a newline", "\r": "a carriage return", "\x1b": "an escape (ESC)",
+               "\x00": "a NUL byte", "\u00a0": "a no-break space"}
+
+
+def char_name(char: str) -> str:
+    """A readable name for a character in a message ("a tab", "a no-break space", "U+2028 line separator")."""
+    if char in _CHAR_NAMES:
+        return _CHAR_NAMES[char]
+    name = unicodedata.name(char, "")
+    return f"U+{ord(char):04X}" + (f" {name.lower()}" if name else " (a control character)")
+
+
 def bad_id_character(value: str) -> str | None:
     """The first character that cannot be in an id (whitespace, control, lone surrogate), else ``None``.
 
@@ -154,13 +170,12 @@ def bad_id_character(value: str) -> str | None:
 
 def check_id(value: str, kind: str, path: Path | str, line_no: int | None) -> str:
     """``value`` if it is a valid id; else a DataError naming the line and the character."""
-    where = f"{path}:{line_no}" if line_no is not None else str(path)
+    where = _where(path, line_no)
     if not value:
         raise DataError(f"{where}: empty {kind} id — give every line a non-empty id")
     char = bad_id_character(value)
     if char is not None:
-        name = unicodedata.name(char, f"U+{ord(char):04X}")
-        raise DataError(f"{where}: {kind} id {quote(value, 40)} contains {name.lower()} — ids are written to "
+        raise DataError(f"{where}: {kind} id {quote(value, 40)} contains {char_name(char)} — ids are written to "
                         "space-separated TREC files; replace it (e.g. with _)")
     return value
 
@@ -190,7 +205,7 @@ def require_id(obj: dict, key: str, kind: str, path: Path | str, line_no: int,
     return check_id(require_str(obj, key, path, line_no, aliases=aliases), kind, path, line_no)
 
 
-def text_field(obj: dict, key: str, path: Path | str, line_no: int, default: str | None = "",
+def text_field(obj: dict, key: str, path: Path | str, line_no: int | None, default: str | None = "",
                aliases: tuple[str, ...] = ()) -> str | None:
     """A text field as a string: numbers are written out; lists, objects and booleans are refused.
 
@@ -203,10 +218,10 @@ def text_field(obj: dict, key: str, path: Path | str, line_no: int, default: str
     else:
         return default
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise DataError(f"{path}:{line_no}: field {candidate!r} must be a string, got "
+        raise DataError(f"{_where(path, line_no)}: field {candidate!r} must be a string, got "
                         f"{_json_kind(value)} — write the text as one string")
     if isinstance(value, float) and not math.isfinite(value):
-        raise DataError(f"{path}:{line_no}: field {candidate!r} must be a string, got {value} — write the text "
+        raise DataError(f"{_where(path, line_no)}: field {candidate!r} must be a string, got {value} — write the text "
                         "as one string")
     text = value if isinstance(value, str) else str(value)
     try:
@@ -216,8 +231,8 @@ def text_field(obj: dict, key: str, path: Path | str, line_no: int, default: str
         import logging
 
         logging.getLogger("rerank_fix.data").warning(
-            "%s:%d: field %r has an unpaired surrogate escape (\\ud800-\\udfff); replaced by U+FFFD",
-            path, line_no, candidate)
+            "%s: field %r has an unpaired surrogate escape (\\ud800-\\udfff); replaced by U+FFFD",
+            _where(path, line_no), candidate)
     return text
 
 
@@ -225,21 +240,21 @@ def _json_kind(value) -> str:
     return {list: "a list", dict: "an object", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
-def parse_grade(text: str, path: Path | str, line_no: int) -> int:
+def parse_grade(text: str, path: Path | str, line_no: int | None) -> int:
     """A relevance grade: a whole number (``2`` or ``2.0``); fractions, inf and nan are refused."""
     try:
         value = float(text)
     except (TypeError, ValueError):
-        raise DataError(f"{path}:{line_no}: relevance score {quote(text, 40)} is not a number — use a whole "
+        raise DataError(f"{_where(path, line_no)}: relevance score {quote(text, 40)} is not a number — use a whole "
                         "number (0 = not relevant, 1, 2 ...)") from None
     if not math.isfinite(value):
-        raise DataError(f"{path}:{line_no}: relevance score {quote(text, 40)} is not a finite number — use a "
+        raise DataError(f"{_where(path, line_no)}: relevance score {quote(text, 40)} is not a finite number — use a "
                         "whole number (0 = not relevant, 1, 2 ...)")
     if not value.is_integer():
-        raise DataError(f"{path}:{line_no}: relevance score {quote(text, 40)} is not a whole number — grades are "
+        raise DataError(f"{_where(path, line_no)}: relevance score {quote(text, 40)} is not a whole number — grades are "
                         "integers (0 = not relevant, 1, 2 ...); round them in the file")
     if abs(value) > 1_000_000:
-        raise DataError(f"{path}:{line_no}: relevance score {quote(text, 40)} is out of range — use a small "
+        raise DataError(f"{_where(path, line_no)}: relevance score {quote(text, 40)} is out of range — use a small "
                         "whole number (0 = not relevant, 1, 2 ...)")
     return int(value)
 
