@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from rerank_fix.errors import ConfigError
+from rerank_fix.errors import ConfigError, one_line
 
 
 # A config needs a handful of aliases; a "billion laughs" document needs thousands of expansions. The cap is on
@@ -19,6 +19,9 @@ def _loader_class():
     from yaml.constructor import ConstructorError
     from yaml.nodes import MappingNode, SequenceNode
 
+    class Refused(ConstructorError):
+        """A document that parses but is refused; its problem is already ``what — how to fix``."""
+
     class SafeStrictLoader(yaml.SafeLoader):
         """``safe_load`` that refuses duplicate keys and alias bombs, before anything is built from them."""
 
@@ -26,9 +29,9 @@ def _loader_class():
             node = super().compose_document()
             size = _expanded_size(node, {}, MappingNode, SequenceNode)
             if size > MAX_EXPANDED_NODES:
-                raise ConstructorError(None, None, f"the document expands to more than {MAX_EXPANDED_NODES:,} "
-                                       "values through its aliases (&anchor / *alias); write the values out",
-                                       node.start_mark)
+                raise Refused(None, None, f"the document expands to more than {MAX_EXPANDED_NODES:,} values "
+                              "through its aliases (&anchor / *alias), an alias bomb — write the values out",
+                              node.start_mark)
             return node
 
         def compose_node(self, parent, index):
@@ -36,8 +39,8 @@ def _loader_class():
                 self._aliases = getattr(self, "_aliases", 0) + 1
                 if self._aliases > MAX_ALIASES:
                     event = self.peek_event()
-                    raise ConstructorError(None, None, f"more than {MAX_ALIASES} aliases (*name); "
-                                           "write the values out", event.start_mark)
+                    raise Refused(None, None, f"more than {MAX_ALIASES} aliases (*name) — write the values out",
+                                  event.start_mark)
             return super().compose_node(parent, index)
 
         def construct_mapping(self, node, deep=False):
@@ -47,14 +50,15 @@ def _loader_class():
                     continue
                 key = self.construct_object(key_node, deep=True)
                 try:
-                    first = seen.setdefault(key, key_node.start_mark.line + 1)
-                except TypeError:
+                    first = seen.get(key)
+                    seen.setdefault(key, key_node.start_mark.line + 1)
+                except TypeError:  # an unhashable key; the constructor below reports it
                     continue
-                if first != key_node.start_mark.line + 1:
+                if first is not None:
                     from rerank_fix.errors import quote
 
-                    raise ConstructorError(None, None, f"duplicate key {quote(key, 40)} (first on line {first}); "
-                                           "keep one of them", key_node.start_mark)
+                    raise Refused(None, None, f"duplicate key {quote(key, 40)} (first on line {first}) — keep "
+                                  "one of them", key_node.start_mark)
             return super().construct_mapping(node, deep=deep)
 
     return SafeStrictLoader
@@ -88,8 +92,10 @@ def load_yaml_text(text: str, source: str = "YAML") -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{source}{where}: malformed YAML ({problem})") from None
+        problem = one_line(getattr(exc, "problem", None) or str(exc))
+        if type(exc).__name__ == "Refused":
+            raise ConfigError(f"{source}{where}: {problem}") from None
+        raise ConfigError(f"{source}{where}: malformed YAML ({problem}) — fix the YAML on that line") from None
     except RecursionError:
         raise ConfigError(f"{source}: the YAML is nested too deeply — flatten it") from None
 

@@ -659,8 +659,9 @@ class _Errors:
 
     def raise_if_any(self) -> None:
         if self.lines:
-            head = "invalid recipe" if len(self.lines) == 1 else f"invalid recipe ({len(self.lines)} problems)"
-            raise ConfigError(head + "\n  " + "\n  ".join(self.lines))
+            if len(self.lines) == 1:  # the one-line form: file:line: field: what — fix
+                raise ConfigError(self.lines[0])
+            raise ConfigError(f"invalid recipe ({len(self.lines)} problems)\n  " + "\n  ".join(self.lines))
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
@@ -737,7 +738,7 @@ def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], def
         return deep_merge(base, options)
     if kind not in allowed:
         errors.add(loc if isinstance(item, str) else (*loc, str(kind)),
-                   f"unknown stage {kind!r}; choose one of {choices}")
+                   f"unknown stage {quote(kind)}; choose one of {choices}")
         return None
     merged = deep_merge(defaults.get(kind) or {}, options)
     if kind == "rrf":
@@ -769,7 +770,7 @@ def parse_recipe(raw: Any, source: str = "recipe", text: str | None = None,
     errors.raise_if_any()
     for kind in raw.get("defaults", {}) or {}:
         if kind not in STAGE_KINDS:
-            errors.add(("defaults", kind), f"unknown stage {kind!r}; choose one of {', '.join(STAGE_KINDS)}")
+            errors.add(("defaults", kind), f"unknown stage {quote(kind)}; choose one of {', '.join(STAGE_KINDS)}")
     defaults = deep_merge(stage_defaults, raw.get("defaults") or {})
 
     named: dict[str, Any] = {}
