@@ -89,7 +89,7 @@ def resolve_source(source: str | Path) -> _Source:
     """A run folder (``summary.json`` + ``best/`` or ``final/``) or a model folder."""
     path = Path(source)
     if not path.exists():
-        raise UserInputError(f"{path}: no such run or model folder")
+        raise UserInputError(f"{path}: no such run or model folder — check the path")
     summary = _read_json(path / "summary.json")
     if summary is not None:
         model_dir = Path(summary.get("model_dir", ""))
@@ -105,7 +105,8 @@ def resolve_source(source: str | Path) -> _Source:
     if (path / "checkpoints").is_dir():
         raise UserInputError(f"{path}: this run has not finished (no summary.json); resume it with "
                              "`rerank-fix finetune CONFIG --resume` first, or export a model folder")
-    raise UserInputError(f"{path}: neither a finished fine-tuning run (summary.json) nor a model folder (config.json)")
+    raise UserInputError(f"{path}: neither a finished fine-tuning run (summary.json) nor a model folder (config.json) "
+                         "— give a run folder of rerank-fix finetune, or a folder written by save_pretrained")
 
 
 def _dev_setup(src: _Source, dev_data: str | None, dev_split: str, max_queries: int | None) -> "DevSetup | None":

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 
 from rerank_fix.data.beir import assemble, read_corpus
-from rerank_fix.data.jsonl import read_jsonl, require_str
+from rerank_fix.data.jsonl import check_id, read_jsonl, require_str
 from rerank_fix.data.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 from rerank_fix.mine.dedup import text_hash
@@ -31,12 +31,13 @@ def is_own_triples_file(path: str | Path) -> bool:
     path = Path(path)
     if not path.is_file() or path.suffix.lower() != ".jsonl":
         return False
-    with path.open("r", encoding="utf-8") as handle:
+    # A sniff only: bad bytes are reported with their line by the reader that follows.
+    with path.open("r", encoding="utf-8", errors="replace") as handle:
         for line in handle:
             if line.strip():
                 try:
                     obj = json.loads(line)
-                except json.JSONDecodeError:
+                except (json.JSONDecodeError, RecursionError):
                     return False
                 return isinstance(obj, dict) and ("pos" in obj or "pos_ids" in obj)
     return False
@@ -78,8 +79,12 @@ def load_own_pairs(path: str | Path, corpus_path: str | Path | None = None, name
     ignored_negatives = 0
     for line_no, obj in read_jsonl(path):
         text = require_str(obj, "query", path, line_no, aliases=("anchor", "question"))
+        if any(0xD800 <= ord(c) <= 0xDFFF for c in text):
+            raise DataError(f"{path}:{line_no}: the query has an unpaired surrogate escape (\\ud800-\\udfff) — fix "
+                            "the escape")
         explicit = obj.get("query_id")
         qid = str(explicit) if explicit not in (None, "") else "q" + hashlib.sha1(text.encode()).hexdigest()[:10]
+        check_id(qid, "query", path, line_no)
         if qid in queries and queries[qid].text != text:
             raise DataError(f"{path}:{line_no}: query id {qid!r} is used for two different query texts")
         judged = qrels.setdefault(qid, {})

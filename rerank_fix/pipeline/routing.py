@@ -216,7 +216,13 @@ class RoutingPolicy:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as exc:
             raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg})") from None
-        return cls.from_dict(data, str(path))
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path}: not UTF-8 text — give the policy JSON written by rerank-fix compare") from None
+        try:
+            return cls.from_dict(data, str(path))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{path}: not a routing policy ({type(exc).__name__}: {str(exc)[:80]}) — give a "
+                              "routing/*.policy.json written by rerank-fix compare") from None
 
 
 # ------------------------------------------------------------------------------------------ fitting

@@ -138,3 +138,38 @@ def test_saved_dataset_loader_validates_like_the_beir_loader(case, tmp_path, cap
     path = _saved(tmp_path, **kwargs)
     assert_user_error(cli(capsys, "diagnose", "--data", path, "--retriever", "bm25", "--out", tmp_path / "out"),
                       pattern)
+
+
+# --- training triples given to `mine` -----------------------------------------------------------------------------
+
+TRIPLES = {
+    "latin1": ('{"query": "r\xe9sum\xe9", "pos_ids": ["d1"]}\n'.encode("latin-1"), r"train\.jsonl:1: byte 0xe9"),
+    "query_id_space": ('{"query": "refund", "pos_ids": ["d1"], "query_id": "q 1"}\n', r"train\.jsonl:1: query id 'q 1' contains a space"),
+    "surrogate": ('{"query": "refund \\udc00", "pos_ids": ["d1"]}\n', r"train\.jsonl:1: the query has an unpaired surrogate"),
+    "pos_not_list": ('{"query": "refund", "pos": "Annual plans"}\n', r"train\.jsonl:1: field 'pos' must be a list"),
+    "deep": ('{"query": "refund", "pos": ' + "[" * 50_000 + "]" * 50_000 + "}\n", r"train\.jsonl:1: the JSON is nested too deeply"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(TRIPLES))
+def test_mining_input_triples(case, tmp_path, capsys):
+    content, pattern = TRIPLES[case]
+    data = write_set(tmp_path / "data")
+    path = data / "train.jsonl"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    if case in ("deep",):
+        path.write_text('{"query": "refund", "pos_ids": ["d1"]}\n' + content)
+        pattern = pattern.replace(":1:", ":2:")
+    result = cli(capsys, "mine", "--data", path, "--retriever", "bm25", "--out", tmp_path / "out")
+    assert_user_error(result, pattern)
+
+
+def test_routing_policy_of_the_wrong_shape(tmp_path, capsys):
+    policy = tmp_path / "policy.json"
+    policy.write_text('{"dimension": ["not", "a", "policy"]}')
+    (tmp_path / "model").mkdir()
+    (tmp_path / "model" / "config.json").write_text("{}")
+    (tmp_path / "model" / "model.safetensors").write_bytes(b"")
+    result = cli(capsys, "export", tmp_path / "model", tmp_path / "target", "--policy", policy)
+    assert_user_error(result, r"policy\.json: not a routing policy")
+    assert not (tmp_path / "target").exists()
