@@ -29,8 +29,10 @@ from typing import Iterable
 from rerank_fix.errors import OutputError, quote
 
 MANIFEST = ".rerank-fix.json"
-# The previous-export marker older exports wrote before manifests existed.
-_LEGACY_MARKERS = {"export": "export_info.json", "finetune": "config.yaml"}
+# Outputs written before manifests existed are recognised by a file only that command writes (and, for JSON, a key
+# in it), so upgrading does not lock users out of their own folders (``make demo`` reruns into runs/demo).
+_LEGACY_MARKERS = {"export": ("export_info.json", "sha256"), "finetune": ("data_stats.json", "triples"),
+                   "diagnose": ("report.json", "systems"), "compare": ("report.json", "pipelines")}
 # Temporary folders beside an export target: ``.NAME.tmp-1a2b3c4d`` and ``.NAME.old-1a2b3c4d``.
 TEMP_SIBLING = re.compile(r"^\..+\.(tmp|old)-[0-9a-f]{8}$")
 
@@ -133,10 +135,23 @@ def previous_owner(path: str | Path) -> str | None:
     manifest = _read_manifest(path)
     if manifest is not None:
         return str(manifest.get("command"))
-    for command, marker in _LEGACY_MARKERS.items():
-        if (path / marker).is_file():
+    for command in _LEGACY_MARKERS:
+        if _has_legacy_marker(path, command):
             return command
     return None
+
+
+def _has_legacy_marker(path: Path, command: str) -> bool:
+    marker = _LEGACY_MARKERS.get(command)
+    if marker is None or not (path / marker[0]).is_file():
+        return False
+    if marker[1] is None:
+        return True
+    try:
+        data = json.loads((path / marker[0]).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and marker[1] in data
 
 
 def clean_temp_siblings(target: str | Path) -> list[Path]:
@@ -185,8 +200,7 @@ def _split_files(path: Path, command: str, option: str) -> tuple[list[str], list
     present = _list_files(path)
     manifest = _read_manifest(path)
     if manifest is None:
-        marker = _LEGACY_MARKERS.get(command)
-        if marker and (path / marker).is_file():
+        if _has_legacy_marker(path, command):
             return present, []
         return [], present
     owner = manifest.get("command")

@@ -113,5 +113,6 @@ def _print_error(line: str) -> None:
     # Text, not markup: user messages may contain square brackets. No wrapping: one line, whatever the width.
     Console(stderr=True, width=100_000).print(Text.assemble(("error: ", "bold red"), line), soft_wrap=True)
 
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,6 +24,10 @@ def run(args) -> int:
         from rerank_fix.pipeline.demo import run_demo
     except ImportError:
         return 0
+    from rerank_fix.outputs import claim_output
+
+    folder = claim_output(out / "compare", "compare")
     report = run_demo(out / "compare")
+    folder.commit()
     print(f"comparison of fixes: {report}")
     return 0

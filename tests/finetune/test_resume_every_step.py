@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from finetune_helpers import tiny_config
 
 from rerank_fix.finetune.checkpoint import checkpoints, read_log

@@ -2,7 +2,6 @@
 damaged files. Each names the file (and line and byte offset where there is one) and says what to do."""
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 

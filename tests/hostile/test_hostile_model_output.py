@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hostile_helpers import jsonl, write_set
+from hostile_helpers import write_set
 
 from rerank_fix.rewrite.sanitize import rejection_reason, sanitize
 

@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hostile_helpers import assert_user_error, cli, snapshot, write_set
+from hostile_helpers import assert_user_error, cli, snapshot
 
 RECIPE = "name: t\ndata: {{source: {data}}}\nmin_stratum_size: 2\npipelines:\n  - name: bm25\n    stages: [bm25]\n"
 
@@ -288,3 +288,19 @@ def test_export_source_that_is_a_run_without_its_model(tmp_path, capsys):
     run.mkdir()
     (run / "summary.json").write_text(json.dumps({"model_dir": str(run / "best")}))
     assert_user_error(cli(capsys, "export", run, tmp_path / "target"), r"run: the run's model folder .* is missing")
+
+
+def test_an_output_written_before_manifests_existed_is_still_replaced(dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert cli(capsys, "diagnose", "--data", dataset, "--retriever", "both", "--out", out).code == 0
+    (out / ".rerank-fix.json").unlink()  # as an older version left it
+    assert cli(capsys, "diagnose", "--data", dataset, "--retriever", "bm25", "--out", out).code == 0
+    assert not (out / "runs" / "dense.trec").exists() and (out / "runs" / "bm25.trec").is_file()
+
+
+def test_a_report_json_that_is_not_ours_is_not_taken_for_an_old_output(dataset, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "report.json").write_text('{"quarter": "Q3", "revenue": 1}')
+    assert_user_error(run_command("diagnose", capsys, dataset, out, tmp_path), r"did not write, e\.g\. 'report\.json'")
+    assert (out / "report.json").read_text() == '{"quarter": "Q3", "revenue": 1}'
