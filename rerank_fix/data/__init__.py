@@ -56,4 +56,4 @@ def load_eval_set(source: str | Path, split: str = "test", queries_file: str | N
         from rerank_fix.data.hf import load_hf
 
         return load_hf(text, split)
-    raise DataError(f"{source}: no such file or folder")
+    raise DataError(f"{source}: no such file or folder — check the path, or use --data demo for the bundled set")

@@ -7,7 +7,7 @@ from typing import Iterable, Mapping
 
 from rerank_fix.data.jsonl import (_lines, check_id, parse_grade, read_jsonl, read_tsv, require_id, text_field)
 from rerank_fix.data.types import Document, EvalSet, Query
-from rerank_fix.errors import DataError
+from rerank_fix.errors import DataError, quote
 
 logger = logging.getLogger("rerank_fix.data")
 
@@ -24,14 +24,14 @@ def read_corpus(path: str | Path) -> dict[str, Document]:
         title = text_field(obj, "title", path, line_no) or ""
         text = text_field(obj, "text", path, line_no, default=None)
         if text is None:
-            raise DataError(f"{path}:{line_no}: document {doc_id!r} has no 'text' field")
+            raise DataError(f"{path}:{line_no}: document {quote(doc_id)} has no 'text' field — add one (it may be \"\")")
         if not str(title).strip() and not str(text).strip():
             logger.warning("%s:%d: document %r has empty title and text; it can never be retrieved",
                            path, line_no, doc_id)
         corpus[doc_id] = Document(doc_id, title, text, _metadata(obj, path, line_no))
         first_line[doc_id] = line_no
     if not corpus:
-        raise DataError(f"{path}: the corpus is empty")
+        raise DataError(f"{path}: the corpus is empty — it needs one JSON object per line")
     return corpus
 
 
@@ -46,7 +46,7 @@ def read_queries(path: str | Path) -> dict[str, Query]:
                             f"{first_line[query_id]}); query ids must be unique")
         text = text_field(obj, "text", path, line_no, default=None, aliases=("query",))
         if text is None:
-            raise DataError(f"{path}:{line_no}: query {query_id!r} has no 'text' field")
+            raise DataError(f"{path}:{line_no}: query {quote(query_id)} has no 'text' field — add the query text")
         if not str(text).strip():
             raise DataError(f"{path}:{line_no}: query {query_id!r} has empty text; fill it in or remove the line")
         metadata = _metadata(obj, path, line_no)
@@ -57,7 +57,7 @@ def read_queries(path: str | Path) -> dict[str, Query]:
         queries[query_id] = Query(query_id, text, metadata)
         first_line[query_id] = line_no
     if not queries:
-        raise DataError(f"{path}: the queries file is empty")
+        raise DataError(f"{path}: the queries file is empty — it needs one JSON object per line")
     return queries
 
 
@@ -93,7 +93,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
         judged[doc_id] = grade
         seen_at.setdefault((query_id, doc_id), line_no)
     if not qrels:
-        raise DataError(f"{path}: no judgements found")
+        raise DataError(f"{path}: no judgements found — a qrels line is query-id<TAB>corpus-id<TAB>score")
     return qrels
 
 

@@ -74,7 +74,7 @@ def from_rows(name: str, corpus_rows, query_rows, qrel_rows, source: str) -> Eva
     queries = _queries_from_rows(query_rows, source)
     qrels = _qrels_from_rows(qrel_rows, source)
     if not qrels:
-        raise DataError(f"{source}: no judgements found")
+        raise DataError(f"{source}: no judgements found — the qrels part has no rows")
     check_references(qrels, queries, corpus, source)
     return assemble(name, corpus, queries, qrels, source)
 

@@ -33,7 +33,7 @@ def check_input_file(path: str | Path, what: str = "file") -> Path:
     if path.is_dir():
         raise DataError(f"{path}: expected a {what}, found a folder — give the file, not the folder")
     if not path.exists():
-        raise DataError(f"{path}: {what} not found")
+        raise DataError(f"{path}: {what} not found — check the path")
     if not path.is_file():
         raise DataError(f"{path}: the {what} is not a regular file — give a plain file")
     if not os.access(path, os.R_OK):

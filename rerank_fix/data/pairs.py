@@ -11,7 +11,7 @@ from pathlib import Path
 from rerank_fix.data.beir import assemble, check_references, read_corpus
 from rerank_fix.data.jsonl import check_id, check_input_file, parse_grade, read_csv_dicts, read_jsonl, require_str
 from rerank_fix.data.types import EvalSet, Query
-from rerank_fix.errors import DataError
+from rerank_fix.errors import DataError, quote
 
 _QUERY_KEYS = ("query", "question", "text")
 _DOC_KEYS = ("doc_id", "gold_doc_id", "positive_id", "corpus_id", "corpus-id")
@@ -45,7 +45,8 @@ def load_pairs(path: str | Path, corpus_path: str | Path | None = None, name: st
         # A stable id from the text keeps run files comparable across runs of the same pairs file.
         query_id = explicit_id or id_by_text.setdefault(text, "q" + hashlib.sha1(text.encode()).hexdigest()[:10])
         if query_id in queries and queries[query_id].text != text:
-            raise DataError(f"{path}:{line_no}: query id {query_id!r} is used for two different query texts")
+            raise DataError(f"{path}:{line_no}: query id {quote(query_id)} is used for two different query texts — give "
+                            "each query text its own id")
         metadata = {k: v for k, v in row.items()
                     if k not in (*_QUERY_KEYS, *_DOC_KEYS, *_ID_KEYS, "score", "grade") and v not in (None, "")}
         queries.setdefault(query_id, Query(query_id, text, metadata))
@@ -53,6 +54,6 @@ def load_pairs(path: str | Path, corpus_path: str | Path | None = None, name: st
         grade = 1 if raw_grade in (None, "") else parse_grade(str(raw_grade), path, line_no)
         qrels.setdefault(query_id, {})[doc_id] = max(grade, qrels.get(query_id, {}).get(doc_id, grade))
     if not qrels:
-        raise DataError(f"{path}: no (query, doc_id) pairs found")
+        raise DataError(f"{path}: no (query, doc_id) pairs found — each row needs a query and a doc_id")
     check_references(qrels, queries, corpus, path)
     return assemble(name or path.stem, corpus, queries, qrels, path)

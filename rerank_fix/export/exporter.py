@@ -96,7 +96,8 @@ def resolve_source(source: str | Path) -> _Source:
         if not model_dir.is_dir():
             model_dir = next((path / d for d in ("best", "final") if (path / d).is_dir()), model_dir)
         if not model_dir.is_dir():
-            raise UserInputError(f"{path}: the run's model folder {summary.get('model_dir')} is missing")
+            raise UserInputError(f"{path}: the run's model folder {summary.get('model_dir')} is missing — the folder was "
+                                 "moved or deleted; export the model folder itself")
         config = path / "config.yaml"
         return _Source(model_dir, path, summary, _read_json(path / "data_stats.json"),
                        config.read_text(encoding="utf-8") if config.is_file() else None)
@@ -205,7 +206,7 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
     _check_model_folder(src.model_dir)
     report_data = _read_json(Path(report)) if report else None
     if report and report_data is None:
-        raise UserInputError(f"{report}: report file not found")
+        raise UserInputError(f"{report}: report file not found — give the report.json of rerank-fix compare")
     routing = None
     if policy:
         from rerank_fix.pipeline.routing import RoutingPolicy

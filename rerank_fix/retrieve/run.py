@@ -79,7 +79,7 @@ class Run:
     def from_trec(cls, path: str | Path, name: str | None = None) -> "Run":
         path = Path(path)
         if not path.is_file():
-            raise DataError(f"{path}: run file not found")
+            raise DataError(f"{path}: run file not found — check the path")
         results: dict[str, Ranking] = {}
         tag = None
         from rerank_fix.data.jsonl import _lines
