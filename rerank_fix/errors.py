@@ -72,7 +72,7 @@ _DEFAULT_FIX = {
 
 def format_user_error(exc: BaseException) -> str:
     """The one line the CLI prints (after ``error: ``): ``<where>: <what> — <how to fix>``."""
-    message = one_line(str(exc))
+    message = one_line(str(exc), limit=100_000)
     if " — " not in message:
         what, sep, fix = message.partition("; ")
         if sep and fix:
@@ -80,4 +80,9 @@ def format_user_error(exc: BaseException) -> str:
         else:
             kind = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in _DEFAULT_FIX), "")
             message = f"{message} — {_DEFAULT_FIX.get(kind, 'check the command and its inputs (see --help)')}"
-    return message
+    # Cut a long message in its middle, never the how-to-fix at its end.
+    head, _, fix = message.rpartition(" — ")
+    fix = fix if len(fix) <= 300 else fix[:299] + "…"
+    if len(head) > 500:
+        head = head[:499] + "…"
+    return f"{head} — {fix}"
