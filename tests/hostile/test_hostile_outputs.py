@@ -304,3 +304,35 @@ def test_a_report_json_that_is_not_ours_is_not_taken_for_an_old_output(dataset, 
     (out / "report.json").write_text('{"quarter": "Q3", "revenue": 1}')
     assert_user_error(run_command("diagnose", capsys, dataset, out, tmp_path), r"did not write, e\.g\. 'report\.json'")
     assert (out / "report.json").read_text() == '{"quarter": "Q3", "revenue": 1}'
+
+
+def test_a_killed_exports_temporary_folder_is_removed_by_the_next_export(model_folder, tmp_path):
+    """SIGKILL a real export mid-write; the next export (to any target in that folder) removes what it left."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONPATH": str(root)}
+    proc = subprocess.Popen([sys.executable, "-m", "rerank_fix", "export", str(model_folder), str(tmp_path / "a")],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    left = []
+    while time.time() < deadline and proc.poll() is None:
+        left = [p for p in tmp_path.glob(".a.tmp-*") if (p / "model.safetensors").is_file()]
+        if left:
+            break
+        time.sleep(0.01)
+    if not left:
+        proc.kill()
+        pytest.skip("the export finished before it could be killed mid-write")
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert left[0].is_dir() and not (tmp_path / "a").exists()
+    size = sum(p.stat().st_size for p in left[0].rglob("*") if p.is_file())
+    assert size > 1_000_000  # the weights it had written
+    from rerank_fix.export.exporter import export_model
+
+    export_model(model_folder, tmp_path / "b")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b"]
