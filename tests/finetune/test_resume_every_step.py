@@ -45,6 +45,7 @@ def test_resume_after_a_kill_at_every_step_matches_the_uninterrupted_run(collect
         resumed = {r["step"]: r["loss"] for r in read_log(out / "loss_log.jsonl")}
         assert sorted(resumed) == list(range(1, TOTAL_STEPS + 1)), killed_after
         worst[killed_after] = max(abs(resumed[s] - reference[s]) for s in range(killed_after + 1, TOTAL_STEPS + 1))
+    print("max |loss difference| after resuming from checkpoint k:", dict(sorted(worst.items())))
     boundary = [k for k in worst if k % STEPS_PER_EPOCH == 0]
     assert boundary, "the run must have an epoch-boundary checkpoint to resume from"
     assert all(diff <= 1e-6 for diff in worst.values()), worst
