@@ -12,9 +12,23 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
         name, sep, target = value.partition("=")
         if not sep or not name or not target:
             raise ConfigError(f"{option} {value!r}: expected NAME=VALUE, e.g. {option} "
-                              + {"--model": "minilm-quick=runs/finetune/best", "--set": "folds=10"}.get(
+                              + {"--model": "minilm-quick=runs/finetune/best", "--set": "folds=10",
+                                 "--run": "mysystem=runs/mysystem.trec"}.get(
                                   option, "typo1=queries.typo1.jsonl"))
         out[name] = target
+    return out
+
+
+def run_files(values: list[str] | None) -> dict[str, str]:
+    """``--run NAME=FILE`` options as ``{name: file}``; every file must exist."""
+    from pathlib import Path
+
+    from rerank_fix.errors import ConfigError
+
+    out = _pairs(values, "--run")
+    for name, path in out.items():
+        if not Path(path).is_file():
+            raise ConfigError(f"--run {name}={path}: run file not found; give a TREC run file (qid Q0 docid rank score tag)")
     return out
 
 

@@ -21,7 +21,7 @@ def run(args) -> int:
     if code:
         return code
     try:
-        from rerank_fix.pipeline.demo import run_demo
+        from rerank_fix.report.demo import run_demo
     except ImportError:
         return 0
     report = run_demo(out / "compare")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 
 DEMO_PATH = Path(__file__).parent / "demo"

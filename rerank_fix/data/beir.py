@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from rerank_fix.data.jsonl import read_jsonl, read_tsv, require_str
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 
 logger = logging.getLogger("rerank_fix.data")

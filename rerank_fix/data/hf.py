@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rerank_fix.data.beir import assemble, check_references
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rerank_fix.data.beir import assemble, check_references, read_corpus
 from rerank_fix.data.jsonl import read_jsonl, require_str
-from rerank_fix.data.types import EvalSet, Query
+from rerank_fix.core.types import EvalSet, Query
 from rerank_fix.errors import DataError
 
 _QUERY_KEYS = ("query", "question", "text")

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import ConfigError, DataError
 
 _QUERY_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['_-][A-Za-z0-9]+)*")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from rerank_fix.data.beir import assemble, read_corpus
 from rerank_fix.data.jsonl import read_jsonl, require_str
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 from rerank_fix.mine.dedup import text_hash
 

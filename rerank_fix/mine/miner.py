@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
-from rerank_fix.data.types import Document, EvalSet
+from rerank_fix.core.types import Document, EvalSet
 from rerank_fix.errors import DataError
 from rerank_fix.mine.config import MineConfig
 from rerank_fix.mine.dedup import DuplicateChecker

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from rerank_fix.data.types import Query
+from rerank_fix.core.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.fuse.interpolate import interpolate_scores
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
@@ -18,7 +18,7 @@ from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, Rer
                                         stage_key)
 from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_interpolation, cv_tune_rrf, fusion_grid
 from rerank_fix.pipeline.workspace import Workspace, texts_key
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 logger = logging.getLogger("rerank_fix.pipeline")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from rerank_fix.data.types import Document, Query
+from rerank_fix.core.types import Document, Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.stats import holm, paired_test
 
@@ -182,12 +182,9 @@ class RoutingPolicy:
                 "train_gain": self.train_gain, "evidence": [e.as_dict() for e in self.evidence]}
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        from rerank_fix.core.jsonio import write_json
+
+        return write_json(path, self.as_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "routing policy") -> "RoutingPolicy":

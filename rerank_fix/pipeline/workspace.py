@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.pipeline.recipe import BM25Stage, DenseStage, RerankStage, stage_key
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 from rerank_fix.rerank.base import Reranker
 

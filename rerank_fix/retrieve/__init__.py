@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from rerank_fix.retrieve.base import Retriever
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 __all__ = ["Retriever", "Run", "make_retriever"]
 

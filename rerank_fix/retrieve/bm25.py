@@ -10,10 +10,10 @@ from typing import Mapping
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.errors import ConfigError
 from rerank_fix.retrieve.base import Retriever
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 from rerank_fix.retrieve.tokenize import tokenize
 
 logger = logging.getLogger("rerank_fix.retrieve")
@@ -36,7 +36,7 @@ class BM25Retriever(Retriever):
             SciFact); the defaults score higher (0.689).
 
     Example:
-        >>> from rerank_fix.data.types import Document
+        >>> from rerank_fix.core.types import Document
         >>> bm25 = BM25Retriever()
         >>> bm25.index({"d1": Document("d1", text="refund policy for annual plans"),
         ...             "d2": Document("d2", text="rotate an api key")})

@@ -59,15 +59,14 @@ class Run:
 
     def to_trec(self, path: str | Path) -> Path:
         """Write ``qid Q0 docid rank score tag`` lines, atomically."""
+        from rerank_fix.core.jsonio import atomic_writer
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
         tag = self.name.replace(" ", "_") or "run"
-        with tmp.open("w", encoding="utf-8") as handle:
+        with atomic_writer(path) as handle:
             for qid, items in self.results.items():
                 for rank, (doc_id, score) in enumerate(items, start=1):
                     handle.write(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n")
-        tmp.replace(path)
         return path
 
     @classmethod
