@@ -14,7 +14,7 @@ from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, RunEvaluation, StratifiedEvaluator, StratumComparison
 from rerank_fix.pipeline.pipeline import (LatencyStats, Pipeline, PipelineOutput, StageTrace, TuningContext,
                                           latency_sample)
-from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, RerankStage, RRFStage, StrataSpec,
+from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, StrataSpec,
                                         check_model_reference)
 from rerank_fix.pipeline.routing import (NOT_AT_QUERY_TIME, RoutedOutcome, RoutingPolicy, cross_validated_routing,
                                          stratifier_config, time_routing)
@@ -101,7 +101,7 @@ def resolve_models(recipe: Recipe, eval_set: EvalSet, overrides: Mapping[str, st
     """
     from rerank_fix.pipeline.quick_train import quick_train
 
-    used = list(dict.fromkeys(s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)))
+    used = list(dict.fromkeys(s.model for p in recipe.pipelines for s in p.stages if s.role == "rerank"))
     for alias in overrides or {}:
         if alias not in used:
             raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
@@ -275,12 +275,13 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     timings: dict[str, float] = {}
     started = time.perf_counter()
     pipelines = _select(recipe, only)
-    anywhere = {s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)}
+    anywhere = {s.model for p in recipe.pipelines for s in p.stages if s.role == "rerank"}
     for alias in model_overrides or {}:
         if alias not in anywhere:
             raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
                               f"(used: {', '.join(sorted(anywhere)) or 'none'})")
     eval_set = eval_set if eval_set is not None else load_data(recipe.data, recipe, recipe.seed)
+    eval_set = _restrict(eval_set, pipelines, recipe)
     timings["load_data"] = time.perf_counter() - started
     logger.info("evaluating %d pipelines on %s", len(pipelines), eval_set)
 
@@ -291,7 +292,7 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     timings["stratify"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    used = {s.model for p in pipelines for s in p.stages if isinstance(s, RerankStage)}
+    used = {s.model for p in pipelines for s in p.stages if s.role == "rerank"}
     trimmed = recipe.model_copy(update={"pipelines": pipelines})
     models = resolve_models(trimmed, eval_set, {k: v for k, v in (model_overrides or {}).items() if k in used},
                             show_progress, model_cache) if used else {}
@@ -303,10 +304,8 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     first_stages = []
     for p in pipelines:
         first = p.first_stage
-        if isinstance(first, RRFStage):
-            first_stages.extend(first.retrievers)
-        elif first is not None:
-            first_stages.append(first)
+        if first is not None:
+            first_stages.extend(first.components())
     workspace.prepare(first_stages)
     timings["index"] = time.perf_counter() - t
 
@@ -364,6 +363,25 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
                               folds=folds, pairwise=pairwise)
     timings["total"] = time.perf_counter() - started
     return result
+
+
+def _restrict(eval_set: EvalSet, pipelines: list[PipelineSpec], recipe: Recipe) -> EvalSet:
+    """Limit evaluation to the queries every restricting stage allows (``run: {only_covered: true}``)."""
+    keep: set[str] | None = None
+    for p in pipelines:
+        for stage in p.stages:
+            for part in [stage, *stage.components()]:
+                allowed = part.restrict_queries(recipe)
+                if allowed is not None:
+                    keep = allowed if keep is None else keep & allowed
+    if keep is None:
+        return eval_set
+    kept = [q for q in eval_set.qrels if q in keep]
+    if not kept:
+        raise ConfigError("only_covered: the run files cover none of the judged queries; check the query ids "
+                          "(they must match the qrels) or drop --only-covered")
+    logger.info("scoring only the %d of %d judged queries the run files cover", len(kept), len(eval_set.qrels))
+    return eval_set.subset(kept, name=f"{eval_set.name} (the {len(kept)} queries the run files cover)")
 
 
 def _select(recipe: Recipe, only: list[str] | None) -> list[PipelineSpec]:
