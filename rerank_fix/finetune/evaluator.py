@@ -127,9 +127,9 @@ def build_stratifiers(dev: "EvalSet", stratify_by: str | None) -> "list[Stratifi
     """``None`` gives the shared defaults (length, typo, categorical metadata); a field name adds it alone."""
     if stratify_by is None:
         return None
-    from rerank_fix.evaluate.strata import MetadataStratifier, QueryLengthStratifier
+    from rerank_fix.evaluate.strata import build_stratifiers as build
 
-    return [QueryLengthStratifier(), MetadataStratifier(stratify_by)]
+    return build(dev, [{"type": "length"}, {"type": "metadata", "field": stratify_by}])
 
 
 def _evaluator_base():

@@ -508,6 +508,8 @@ class StrataSpec(_Strict):
         length_buckets: Inclusive upper bounds of the query-length buckets (tokens).
         typo: Add the typo-heavy vs clean detector.
         typo_share: Share of likely-typo terms that makes a query typo-heavy.
+        custom: More stratifiers by registered type, each a config like ``{type: my-kind, option: value}``
+            (see :data:`rerank_fix.evaluate.strata.STRATIFIERS`).
         fields: Query metadata fields to stratify by (null: every categorical field found).
         labels_file: A ``query_id<TAB>label`` file of your own strata.
 
@@ -519,6 +521,7 @@ class StrataSpec(_Strict):
     length_buckets: list[int] = Field(default_factory=lambda: [4, 9])
     typo: bool = True
     typo_share: float = Field(0.1, gt=0, le=1)
+    custom: list[dict[str, Any]] = Field(default_factory=list)
     fields: list[str] | None = None
     labels_file: str | None = None
 

@@ -74,21 +74,17 @@ def query_groups(eval_set: EvalSet) -> dict[str, str]:
 
 
 def build_stratifiers(spec: StrataSpec, eval_set: EvalSet, base_dir: Any = None) -> list[Any]:
-    """Length (with the recipe's buckets), typo vs clean, categorical metadata fields and a labels file."""
-    from rerank_fix.evaluate.strata import (LabelsFileStratifier, MetadataStratifier, QueryLengthStratifier,
-                                            TypoStratifier, metadata_fields)
+    """Length (with the recipe's buckets), typo vs clean, categorical metadata fields, a labels file and the
+    recipe's ``custom`` stratifiers, all built through the stratifier registry."""
+    from rerank_fix.evaluate.strata import build_stratifiers as build
+    from rerank_fix.evaluate.strata import metadata_fields, stratifier_configs
 
-    out: list[Any] = [QueryLengthStratifier(spec.length_buckets)]
-    if spec.typo:
-        out.append(TypoStratifier.from_corpus(eval_set.corpus, min_share=spec.typo_share))
     fields = metadata_fields(eval_set.queries.values()) if spec.fields is None else list(spec.fields)
-    fields = [f for f in fields if f not in ("base_query_id", "original_text", "rewrite_status")]
     if any(QUERY_SET in q.metadata for q in eval_set.queries.values()) and QUERY_SET not in fields:
         fields.insert(0, QUERY_SET)
-    out.extend(MetadataStratifier(f, "typo (labelled)" if f == "typo" else None) for f in fields)
-    if spec.labels_file:
-        out.append(LabelsFileStratifier(base_dir(spec.labels_file) if callable(base_dir) else spec.labels_file))
-    return out
+    configs = stratifier_configs(eval_set, spec.length_buckets, spec.typo, spec.typo_share, fields, spec.labels_file,
+                                 spec.custom, hidden_fields=("base_query_id", "original_text", "rewrite_status"))
+    return build(eval_set, configs, base_dir if callable(base_dir) else None)
 
 
 # ---------------------------------------------------------------------------------------- models
@@ -238,12 +234,10 @@ class ComparisonResult:
 
 # ---------------------------------------------------------------------------------------- runner
 def _route_dimensions(spec_dims: list[str] | None, evaluator: StratifiedEvaluator, where: str) -> list[str]:
-    from rerank_fix.evaluate.strata import LabelsFileStratifier
-
     available = {s.dimension: s for s in evaluator.stratifiers or []}
     if spec_dims is None:
         return [d for d, s in available.items()
-                if d not in NOT_AT_QUERY_TIME and not isinstance(s, LabelsFileStratifier)]
+                if d not in NOT_AT_QUERY_TIME and getattr(s, "at_query_time", True)]
     for d in spec_dims:
         if d not in available:
             raise ConfigError(f"{where}.dimensions: no stratifier dimension {d!r} (available: "
