@@ -141,6 +141,20 @@ def verdicts(result: "ComparisonResult") -> list[Verdict]:
     return [Verdict(name, result.baseline.name, c) for name, c in result.significant()]
 
 
+def coverage_notes(result: "ComparisonResult") -> list[str]:
+    """What run files left out: judged queries they do not cover (scored 0) and ids not in the corpus."""
+    out: dict[str, None] = {}
+    for r in result.results:
+        for stage in r.stages:
+            coverage = stage.info.get("coverage")
+            if not coverage:
+                continue
+            parts = {stage.label: coverage} if "message" in coverage else coverage
+            for label, c in parts.items():
+                out[f"{label} (in {r.name}) {c['message']}"] = None
+    return list(out)
+
+
 def notes(result: "ComparisonResult") -> list[str]:
-    """Findings that need words: fusion against its components, and whether routing is safe."""
-    return fusion_notes(result) + routing_notes(result)
+    """Findings that need words: run-file coverage, fusion against its components, whether routing is safe."""
+    return coverage_notes(result) + fusion_notes(result) + routing_notes(result)
