@@ -58,6 +58,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--headroom-threshold", type=float, default=0.25)
     parser.add_argument("--min-stratum-size", type=int, default=20)
     parser.add_argument("--cache-dir", default=None, help="embedding cache (default ~/.cache/rerank_fix)")
+    parser.add_argument("--max-queries", type=int, default=None,
+                        help="diagnose a seeded sample of this many judged queries (quick look)")
     add_run_arguments(parser)
     add_strata_arguments(parser)
     parser.add_argument("--out", required=True, help="output folder for report.md, report.json, plots and runs")
@@ -69,7 +71,7 @@ def run(args) -> int:
 
     from rerank_fix.cli.compare import run_files
     from rerank_fix.data import load_eval_set
-    from rerank_fix.pipeline.diagnose import DiagnoseConfig, diagnose
+    from rerank_fix.pipeline.diagnose import DiagnoseConfig, diagnose, sample_queries
     from rerank_fix.report.diagnose import headers, headline_rows, write_outputs
     from rerank_fix.report.tables import rich_table
 
@@ -82,6 +84,8 @@ def run(args) -> int:
         min_stratum_size=args.min_stratum_size, cache_dir=args.cache_dir, runs=runs,
         only_covered=args.only_covered, strata=strata_settings(args))
     eval_set = load_eval_set(args.data, args.split, args.queries, args.corpus)
+    if args.max_queries is not None:
+        eval_set = sample_queries(eval_set, args.max_queries)
     result = diagnose(eval_set, config)
     report = write_outputs(result, args.out)
     console = Console()

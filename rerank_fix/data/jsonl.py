@@ -58,10 +58,8 @@ def require_str(obj: dict, key: str, path: Path | str, line_no: int, *, allow_em
 
 
 def write_jsonl(path: str | Path, rows) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with tmp.open("w", encoding="utf-8") as handle:
+    from rerank_fix.core.jsonio import atomic_writer
+
+    with atomic_writer(path) as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)

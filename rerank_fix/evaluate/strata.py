@@ -7,33 +7,16 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from rerank_fix.core.text import english_words
 from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import ConfigError, DataError
 from rerank_fix.registry import Registry
 
 _QUERY_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['_-][A-Za-z0-9]+)*")
 _ALPHA_WORD = re.compile(r"^[a-z]+$")
-
-
-@lru_cache(maxsize=4)
-def english_words(min_count: int = 100_000) -> frozenset[str]:
-    """Common English words from symspellpy's frequency dictionary (82k words with web counts).
-
-    A small corpus lacks everyday words ("bounced", "evening"); without this list they look like typos.
-    """
-    from importlib.resources import files
-
-    words = set()
-    with files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").open("r", encoding="utf-8") as handle:
-        for line in handle:
-            word, _, count = line.partition(" ")
-            if int(count) >= min_count:
-                words.add(word)
-    return frozenset(words)
 
 
 def query_tokens(text: str) -> list[str]:
@@ -157,7 +140,7 @@ class TypoStratifier(Stratifier):
         self.vocabulary = vocabulary
         self.min_share, self.max_edits = min_share, max_edits
         self.min_term_frequency, self.min_word_length = min_term_frequency, min_word_length
-        self.known_words = english_words() if general_english else frozenset()
+        self.known_words = english_words(100_000) if general_english else frozenset()
         self._lookup = None
 
     @classmethod

@@ -23,6 +23,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from rerank_fix.core.jsonio import atomic_writer, write_json
+
 #: A :class:`rerank_fix.mine.miner.MiningResult`. Not imported, even for type checking: the miner imports
 #: this module (``MiningResult.write``), and the layering test forbids the circle.
 MiningResult = Any
@@ -51,15 +53,11 @@ def flag_rows(result: MiningResult) -> Iterator[dict[str, Any]]:
 
 
 def write_flag_jsonl(result: MiningResult, path: str | Path) -> int:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
     n = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for row in flag_rows(result):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
-    tmp.replace(path)
     return n
 
 
@@ -107,9 +105,8 @@ def _publish(arrow: Path, folder: Path, parquet: Path) -> None:
         shutil.rmtree(folder)
     # One shard even when empty: a dataset saved with zero shards does not load back.
     ds.save_to_disk(str(folder), num_shards=1)
-    tmp = parquet.with_suffix(parquet.suffix + ".tmp")
-    pq.write_table(ds.data.table, tmp)
-    tmp.replace(parquet)
+    with atomic_writer(parquet, "wb") as handle:
+        pq.write_table(ds.data.table, handle)
     del ds
 
 
@@ -212,8 +209,6 @@ def write_all(result: MiningResult, out_dir: str | Path, plot: bool = True) -> d
     if plot:
         paths["histogram"] = str(plot_histogram(result, out / "histogram.png"))
     stats_path = out / "stats.json"
-    tmp = stats_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(stats_path)
+    write_json(stats_path, result.stats)
     paths["stats"] = str(stats_path)
     return paths

@@ -133,6 +133,19 @@ def _counts(labels: dict[str, str]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
+def sample_queries(eval_set: EvalSet, n: int, seed: int = 0) -> EvalSet:
+    """A seeded sample of ``n`` judged queries (all of them when there are fewer)."""
+    import random
+
+    if n < 1:
+        raise ConfigError(f"--max-queries must be at least 1, got {n}")
+    qids = sorted(eval_set.qrels)
+    if n >= len(qids):
+        return eval_set
+    keep = sorted(random.Random(seed).sample(qids, n))
+    return eval_set.subset(keep, name=f"{eval_set.name} (sample of {n})")
+
+
 def diagnose_recipe(config: DiagnoseConfig, source: str = "demo", split: str = "test") -> "Any":
     """The recipe ``diagnose`` runs: one pipeline per stage-one system, and each reranked with a reranker."""
     from rerank_fix.pipeline.recipe import parse_recipe

@@ -10,6 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from rerank_fix.core.text import percentile
 from rerank_fix.core.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.fuse.interpolate import interpolate_scores
@@ -21,16 +22,6 @@ from rerank_fix.pipeline.workspace import Workspace, texts_key
 from rerank_fix.core.run import Run
 
 logger = logging.getLogger("rerank_fix.pipeline")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass
