@@ -19,6 +19,8 @@ def add_strata_arguments(parser: argparse.ArgumentParser) -> None:
                         help="inclusive upper bounds of the query-length buckets in tokens (default 4,9: ≤4 / 5–9 / ≥10)")
     parser.add_argument("--typo-share", type=float, default=0.1,
                         help="share of likely-typo terms that makes a query typo-heavy (default 0.1)")
+    parser.add_argument("--stratifier", action="append", metavar="CONFIG",
+                        help="another registered stratifier, as YAML/JSON: '{type: NAME, option: value}' (repeat)")
 
 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +40,19 @@ def strata_settings(args) -> dict:
     except ValueError:
         raise ConfigError(f"--length-buckets must be integers like 4,9; got {args.length_buckets!r}") from None
     fields = None if args.strata_fields is None else [f.strip() for f in args.strata_fields.split(",") if f.strip()]
-    return {"length_buckets": bounds, "typo_share": args.typo_share, "fields": fields, "labels_file": args.labels}
+    custom = []
+    for text in args.stratifier or []:
+        import yaml
+
+        try:
+            config = yaml.safe_load(text)
+        except yaml.YAMLError:
+            config = None
+        if not isinstance(config, dict) or "type" not in config:
+            raise ConfigError(f"--stratifier {text!r}: give a mapping with a type, e.g. --stratifier '{{type: length}}'")
+        custom.append(config)
+    return {"length_buckets": bounds, "typo_share": args.typo_share, "fields": fields, "labels_file": args.labels,
+            "custom": custom}
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
