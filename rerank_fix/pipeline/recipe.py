@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from rerank_fix.config_io import apply_dotted_overrides, deep_merge, read_yaml
+from rerank_fix.config_io import apply_dotted_overrides, deep_merge, loc_text, read_yaml, validation_message, yaml_line
 from rerank_fix.errors import ConfigError
 from rerank_fix.pipeline.stage import STAGES, AddError, StageSpec, kinds_with_role
 from rerank_fix.pipeline.stage import Strict as _Strict
@@ -690,38 +690,8 @@ def project_root_for(path: Path) -> Path | None:
     return None
 
 
-def _loc_text(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _yaml_line(text: str | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest node of ``loc`` found in the YAML text (keys missing in the text,
-    such as the discriminator pydantic adds, are skipped)."""
-    if not text:
-        return None
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if getattr(key, "value", None) == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-    return line
+_loc_text = loc_text
+_yaml_line = yaml_line
 
 
 class _Errors:
@@ -752,18 +722,9 @@ class _Errors:
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return "unknown field; check the spelling (see recipes/compare-fixes.yaml for every field)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid":
+    if err.get("type") == "union_tag_invalid":
         return f"unknown stage; choose one of {', '.join(STAGE_KINDS)}"
-    given = err.get("input")
-    if not isinstance(given, (dict, list)) and kind not in ("value_error",):
-        msg += f" (got {given!r})"
-    return msg
+    return validation_message(err, "recipes/compare-fixes.yaml")
 
 
 def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:

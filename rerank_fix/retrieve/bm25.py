@@ -77,7 +77,13 @@ class BM25Retriever(Retriever):
             self._model = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
             self._model.index(corpus_tokens, show_progress=self.show_progress)
         else:
-            from rank_bm25 import BM25Okapi
+            try:
+                from rank_bm25 import BM25Okapi
+            except ImportError:
+                from rerank_fix.errors import ConfigError
+
+                raise ConfigError("engine rank_bm25 needs the rank-bm25 package: pip install 'rerank-fix[rank-bm25]' "
+                                  "(or use the default engine bm25s)") from None
 
             # rank-bm25 divides by zero on an empty document; one placeholder token keeps it finite
             # and matches nothing a query can contain.
