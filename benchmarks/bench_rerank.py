@@ -65,7 +65,7 @@ def _worker(method: int, args: dict, queue: mp.Queue) -> None:
     if args["threads"]:
         torch.set_num_threads(args["threads"])
     from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
     qids, candidates, extra = build_pairs(args["data"], args["split"], args["queries"], args["depth"])
     texts, docs = extra["texts"], extra["docs"]

@@ -1,7 +1,19 @@
 """rerank_fix: measure whether a reranker helps on *your* corpus and query mix, and fix it when it does not.
 
-The public API is deliberately small; everything else lives in focused modules:
-data -> retrieve -> rerank / fuse / rewrite -> evaluate -> report, with mine / finetune / export beside them.
+The public API is deliberately small; everything else lives in focused modules, in layers. A module
+imports only from its own layer or the layers below it, and no two modules import each other, directly or
+in a circle (``tests/test_layering.py`` checks both). A ``__main__`` module is an entry point and sits on
+top. The layers, lowest first (``name: packages and top-level modules``)::
+
+    core: errors registry config_io outputs core
+    data: data models
+    retrieve: retrieve
+    stages: rerank fuse rewrite
+    evaluate: evaluate
+    train: mine finetune
+    pipeline: pipeline
+    output: report export deploy
+    app: cli fix serve
 """
 from __future__ import annotations
 

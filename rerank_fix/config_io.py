@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping
 
-from rerank_fix.errors import ConfigError, one_line
+from rerank_fix.errors import ConfigError, one_line, quote
 
 
 # A config needs a handful of aliases; a "billion laughs" document needs thousands of expansions. The cap is on
@@ -117,7 +117,7 @@ def read_yaml(path: str | Path, what: str = "config file", expect: type | None =
     raw = path.read_bytes()
     if len(raw) > MAX_YAML_BYTES:
         raise ConfigError(f"{path}: the {what} is {len(raw) / 1e6:.0f} MB — a config is a few KB; check the path")
-    from rerank_fix.data.jsonl import decode_text
+    from rerank_fix.core.textfile import decode_text
 
     text = decode_text(raw, path)
     data = load_yaml_text(text, str(path))
@@ -167,3 +167,88 @@ def apply_dotted_overrides(raw: dict[str, Any], overrides: Mapping[str, Any] | N
                 raise ConfigError(f"override {dotted}: {key} is not a section of the {what}")
         node[leaf] = value
     return out
+
+
+# ------------------------------------------------------------------ one formatter for every config kind
+def loc_text(loc: tuple[Any, ...]) -> str:
+    """``("pipelines", 1, "stages")`` -> ``pipelines[1].stages``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def yaml_line(text: str | None, loc: tuple[Any, ...]) -> int | None:
+    """1-based line of the deepest node of ``loc`` found in the YAML text (keys missing in the text,
+    such as the discriminator pydantic adds, are skipped)."""
+    if not text:
+        return None
+    import yaml
+
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if getattr(key, "value", None) == str(part):
+                    line, node = key.start_mark.line + 1, value
+                    break
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+            line = node.start_mark.line + 1
+    return line
+
+
+def validation_message(err: Mapping[str, Any], fields_hint: str = "") -> str:
+    """pydantic's message for one error, in the project's words."""
+    kind = err.get("type", "")
+    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
+    if kind == "extra_forbidden":
+        return "unknown field; check the spelling" + (f" (see {fields_hint} for every field)" if fields_hint else "")
+    if kind == "missing":
+        return "required field is missing"
+    given = err.get("input")
+    if not isinstance(given, (dict, list)) and kind != "value_error":
+        msg += f" (got {quote(given)})"
+    return msg
+
+
+def format_validation_error(exc: Any, source: str, what: str = "config", text: str | None = None,
+                            fields_hint: str = "", prefix: tuple[Any, ...] = ()) -> str:
+    """Every problem of a pydantic ``ValidationError`` as ``file:line: field: message``, under one heading.
+
+    Args:
+        exc: The ValidationError.
+        source: The file (or what stands for it, e.g. ``--set`` options).
+        what: What kind of config it is, for the heading (``fine-tuning config``).
+        text: The YAML text, to find each field's line.
+        fields_hint: Where the user can see every field.
+        prefix: Where the validated mapping sits in the file (e.g. ``("rewrite",)``).
+
+    Example:
+        >>> from pydantic import BaseModel, ConfigDict, ValidationError
+        >>> class Cfg(BaseModel):
+        ...     model_config = ConfigDict(extra="forbid")
+        ...     depth: int = 5
+        >>> try:
+        ...     Cfg.model_validate({"depth": "deep", "dept": 3})
+        ... except ValidationError as exc:
+        ...     print(format_validation_error(exc, "x.yaml", "demo config", text="depth: deep\\ndept: 3\\n"))
+        x.yaml: invalid demo config (2 problems)
+          x.yaml:1: depth: Input should be a valid integer, unable to parse string as an integer (got 'deep')
+          x.yaml:2: dept: unknown field; check the spelling
+    """
+    lines = []
+    for err in exc.errors():
+        loc = (*prefix, *err.get("loc", ()))
+        line = yaml_line(text, loc)
+        where = f"{source}:{line}" if line else source
+        lines.append(f"{where}: {loc_text(tuple(err.get('loc', ())))}: {validation_message(err, fields_hint)}")
+    head = f"{source}: invalid {what}" + (f" ({len(lines)} problems)" if len(lines) > 1 else "")
+    return head + "\n  " + "\n  ".join(lines)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
@@ -12,9 +13,21 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, str]:
         name, sep, target = value.partition("=")
         if not sep or not name or not target:
             raise ConfigError(f"{option} {value!r}: expected NAME=VALUE, e.g. {option} "
-                              + {"--model": "minilm-quick=runs/finetune/best", "--set": "folds=10"}.get(
+                              + {"--model": "minilm-quick=runs/finetune/best", "--set": "folds=10",
+                                 "--run": "mysystem=runs/mysystem.trec"}.get(
                                   option, "typo1=queries.typo1.jsonl"))
         out[name] = target
+    return out
+
+
+def run_files(values: list[str] | None) -> dict[str, str]:
+    """``--run NAME=FILE`` options as ``{name: file}``; every file must exist."""
+    from rerank_fix.errors import ConfigError
+
+    out = _pairs(values, "--run")
+    for name, path in out.items():
+        if not Path(path).is_file():
+            raise ConfigError(f"--run {name}={path}: run file not found; give a TREC run file (qid Q0 docid rank score tag)")
     return out
 
 
@@ -38,6 +51,11 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--max-queries", type=int, help="score a seeded sample of this many queries (quick look)")
     parser.add_argument("--only", action="append", metavar="PIPELINE",
                         help="run only these pipelines (plus the baseline and what routed ones need)")
+    parser.add_argument("--run", action="append", metavar="NAME=FILE",
+                        help="your own stage-one results as a TREC run file: adds retriever NAME (usable in stages and "
+                             "rrf) and a pipeline NAME that is just that run (repeat)")
+    parser.add_argument("--only-covered", action="store_true",
+                        help="score only the judged queries every --run file covers (default: uncovered ones score 0)")
     parser.add_argument("--latency-sample", type=int, help="queries timed one at a time (0: off)")
     parser.add_argument("--out", default="runs/compare", help="report folder (default runs/compare)")
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
@@ -48,7 +66,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from pathlib import Path
 
     from rerank_fix.pipeline.recipe import load_recipe
     from rerank_fix.pipeline.runner import run_recipe
@@ -71,6 +88,20 @@ def run(args) -> int:
 
     for key, value in _pairs(args.settings, "--set").items():
         overrides[key] = load_yaml_text(value, f"--set {key}")
+    runs = run_files(args.run)
+    if runs:
+        from rerank_fix.config_io import read_yaml
+
+        raw, _ = read_yaml(args.recipe, "recipe file")
+        pipelines = list((raw or {}).get("pipelines") or []) if isinstance(raw, dict) else []
+        names = {p.get("name") for p in pipelines if isinstance(p, dict)}
+        for name, path in runs.items():
+            overrides[f"retrievers.{name}"] = {"run": {"path": str(Path(path).resolve()),
+                                                       "only_covered": args.only_covered}}
+            if name not in names:
+                pipelines.append({"name": name, "description": f"stage one from the run file {path}",
+                                  "stages": [name]})
+        overrides["pipelines"] = pipelines
     models = _pairs(args.model, "--model")
     for name, path in models.items():
         # Before validation, so the recipe's own default for NAME (perhaps a model not trained yet) is never checked.

@@ -7,6 +7,8 @@ import argparse
 def add_parser(subparsers) -> argparse.ArgumentParser:
     parser = subparsers.add_parser("demo", help="run the main job on the bundled demo data and model")
     parser.add_argument("--out", default="runs/demo")
+    parser.add_argument("--max-queries", type=int, default=None,
+                        help="a quick look: diagnose, quick-train and compare on a seeded sample of this many queries")
     return parser
 
 
@@ -16,18 +18,19 @@ def run(args) -> int:
     from rerank_fix.cli import main as cli_main
 
     out = Path(args.out)
-    code = cli_main(["diagnose", "--data", "demo", "--split", "test", "--retriever", "both",
+    sample = [] if args.max_queries is None else ["--max-queries", str(args.max_queries)]
+    code = cli_main(["diagnose", "--data", "demo", "--split", "test", "--retriever", "both", *sample,
                      "--out", str(out / "diagnose")])
     if code:
         return code
     try:
-        from rerank_fix.pipeline.demo import run_demo
+        from rerank_fix.report.demo import run_demo
     except ImportError:
         return 0
     from rerank_fix.outputs import claim_output
 
     folder = claim_output(out / "compare", "compare")
-    report = run_demo(out / "compare")
+    report = run_demo(out / "compare", max_queries=args.max_queries)
     folder.commit()
     print(f"comparison of fixes: {report}")
     return 0

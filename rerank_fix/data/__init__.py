@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import DataError
 
 DEMO_PATH = Path(__file__).parent / "demo"
@@ -33,7 +33,7 @@ def load_eval_set(source: str | Path, split: str = "test", queries_file: str | N
         return load_beir_folder(DEMO_PATH, split, queries_file, name=f"demo/{split}")
     path = Path(source)
     if path.is_symlink() and not path.exists():
-        from rerank_fix.data.jsonl import check_input_file
+        from rerank_fix.core.textfile import check_input_file
 
         check_input_file(path, "data source")
     if path.is_dir() and ((path / "corpus.jsonl").exists() or (path / "corpus.jsonl").is_symlink()):

@@ -5,8 +5,10 @@ import logging
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from rerank_fix.data.jsonl import (_lines, check_id, parse_grade, read_jsonl, read_tsv, require_id, text_field)
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.ids import check_id
+from rerank_fix.core.types import Document, EvalSet, Query
+from rerank_fix.core.textfile import text_lines
+from rerank_fix.data.jsonl import parse_grade, read_jsonl, read_tsv, require_id, text_field
 from rerank_fix.errors import DataError, quote
 
 logger = logging.getLogger("rerank_fix.data")
@@ -98,7 +100,7 @@ def read_qrels(path: str | Path) -> dict[str, dict[str, int]]:
 
 
 def _is_tab_separated(path: Path) -> bool:
-    for _, line in _lines(path, "qrels file"):
+    for _, line in text_lines(path, "qrels file"):
         if line.strip():
             return "\t" in line
     return True
@@ -138,7 +140,7 @@ def load_beir_folder(folder: str | Path, split: str = "test", queries_file: str 
     qrels_dir = folder / "qrels"
     qrels_path = qrels_dir / f"{split}.tsv"
     if qrels_path.is_dir() or qrels_path.is_symlink():
-        from rerank_fix.data.jsonl import check_input_file
+        from rerank_fix.core.textfile import check_input_file
 
         check_input_file(qrels_path, "qrels file")
     if not qrels_path.is_file():

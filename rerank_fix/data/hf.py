@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from rerank_fix.data.beir import assemble, check_references
-from rerank_fix.data.jsonl import check_id, parse_grade, text_field
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.ids import check_id
+from rerank_fix.core.types import Document, EvalSet, Query
+from rerank_fix.data.jsonl import parse_grade, text_field
 from rerank_fix.errors import DataError, quote
 
 

@@ -9,8 +9,10 @@ import hashlib
 from pathlib import Path
 
 from rerank_fix.data.beir import assemble, check_references, read_corpus
-from rerank_fix.data.jsonl import check_id, check_input_file, parse_grade, read_csv_dicts, read_jsonl, require_str
-from rerank_fix.data.types import EvalSet, Query
+from rerank_fix.core.ids import check_id
+from rerank_fix.core.types import EvalSet, Query
+from rerank_fix.core.textfile import check_input_file
+from rerank_fix.data.jsonl import parse_grade, read_csv_dicts, read_jsonl, require_str
 from rerank_fix.errors import DataError, quote
 
 _QUERY_KEYS = ("query", "question", "text")

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
-from rerank_fix.data.types import EvalSet
+from rerank_fix.core.types import EvalSet
 from rerank_fix.evaluate.metrics import DEFAULT_METRICS, mean_scores, parse_metric, per_query
 from rerank_fix.evaluate.stats import Estimate, bootstrap_ci, holm, paired_test
 from rerank_fix.evaluate.strata import Stratifier, default_stratifiers
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 ALL = "all"
 

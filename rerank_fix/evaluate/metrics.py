@@ -10,7 +10,7 @@ import re
 from typing import Callable, Iterable, Mapping, Sequence
 
 from rerank_fix.errors import ConfigError
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 DEFAULT_METRICS = ("recall@5", "recall@10", "recall@50", "recall@100", "ndcg@10", "mrr@10")
 _NAME = re.compile(r"^(recall|ndcg|mrr|precision)@(\d+)$")

@@ -7,32 +7,16 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections import Counter
-from functools import lru_cache
 from pathlib import Path
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.text import english_words
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import ConfigError, DataError
+from rerank_fix.registry import Registry
 
 _QUERY_TOKEN = re.compile(r"[A-Za-z0-9]+(?:['_-][A-Za-z0-9]+)*")
 _ALPHA_WORD = re.compile(r"^[a-z]+$")
-
-
-@lru_cache(maxsize=4)
-def english_words(min_count: int = 100_000) -> frozenset[str]:
-    """Common English words from symspellpy's frequency dictionary (82k words with web counts).
-
-    A small corpus lacks everyday words ("bounced", "evening"); without this list they look like typos.
-    """
-    from importlib.resources import files
-
-    words = set()
-    with files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt").open("r", encoding="utf-8") as handle:
-        for line in handle:
-            word, _, count = line.partition(" ")
-            if int(count) >= min_count:
-                words.add(word)
-    return frozenset(words)
 
 
 def query_tokens(text: str) -> list[str]:
@@ -40,9 +24,27 @@ def query_tokens(text: str) -> list[str]:
 
 
 class Stratifier(ABC):
-    """Maps queries to stratum labels along one ``dimension`` (``length``, ``typo``, ``segment`` ...)."""
+    """Maps queries to stratum labels along one ``dimension`` (``length``, ``typo``, ``segment`` ...).
+
+    A stratifier registered in :data:`STRATIFIERS` round-trips through a JSON-able config:
+    :meth:`to_config` (saved in routing policies and serving bundles) and :meth:`from_config` (rebuilt at
+    query time, and from a recipe's ``strata: {custom: [...]}``). Adding one is one file: subclass this,
+    decorate it with ``@STRATIFIERS.register("name")``, implement :meth:`assign` and the two config methods.
+    """
 
     dimension: str
+    #: Whether the label is known for a live query (a labels file only covers queries it lists).
+    at_query_time: bool = True
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-able description with ``"type"`` (the registry name), enough to rebuild the stratifier."""
+        raise ConfigError(f"cannot save a routing policy on dimension {getattr(self, 'dimension', '?')!r}: "
+                          f"{type(self).__name__} has no config form; route on length, typo or a metadata field")
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> "Stratifier":
+        """Rebuild from :meth:`to_config` output (``corpus`` for stratifiers that read it)."""
+        raise ConfigError(f"{cls.__name__} cannot be built from a config")
 
     @abstractmethod
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
@@ -53,6 +55,11 @@ class Stratifier(ABC):
         return []
 
 
+#: Stratifier kinds by the ``type`` of their config; built-in ones are in this module.
+STRATIFIERS: "Registry[type[Stratifier]]" = Registry("stratifier", modules=("rerank_fix.evaluate.strata",))
+
+
+@STRATIFIERS.register("length")
 class QueryLengthStratifier(Stratifier):
     """Buckets by number of word tokens.
 
@@ -87,7 +94,15 @@ class QueryLengthStratifier(Stratifier):
     def label_order(self) -> list[str]:
         return [self.label(1)] + [self.label(b + 1) for b in self.upper_bounds]
 
+    def to_config(self) -> dict[str, Any]:
+        return {"type": "length", "dimension": self.dimension, "upper_bounds": list(self.upper_bounds)}
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Stratifier:
+        return cls(config.get("upper_bounds", (4, 9)))
+
+
+@STRATIFIERS.register("typo")
 class TypoStratifier(Stratifier):
     """Typo-heavy vs clean, judged against the corpus vocabulary.
 
@@ -125,7 +140,7 @@ class TypoStratifier(Stratifier):
         self.vocabulary = vocabulary
         self.min_share, self.max_edits = min_share, max_edits
         self.min_term_frequency, self.min_word_length = min_term_frequency, min_word_length
-        self.known_words = english_words() if general_english else frozenset()
+        self.known_words = english_words(100_000) if general_english else frozenset()
         self._lookup = None
 
     @classmethod
@@ -165,6 +180,20 @@ class TypoStratifier(Stratifier):
     def label_order(self) -> list[str]:
         return ["clean", "typo-heavy"]
 
+    def to_config(self) -> dict[str, Any]:
+        # The vocabulary is rebuilt from the corpus at query time rather than stored (it can be large).
+        return {"type": "typo", "dimension": self.dimension, "min_share": self.min_share,
+                "max_edits": self.max_edits, "min_term_frequency": self.min_term_frequency,
+                "min_word_length": self.min_word_length}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Stratifier:
+        if corpus is None:
+            raise ConfigError("a typo routing policy needs the corpus to rebuild its vocabulary; pass corpus=")
+        options = {k: config[k] for k in ("min_share", "max_edits", "min_term_frequency", "min_word_length")
+                   if k in config}
+        return cls.from_corpus(corpus, **options)
+
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         out = {}
         for qid, q in queries.items():
@@ -173,6 +202,7 @@ class TypoStratifier(Stratifier):
         return out
 
 
+@STRATIFIERS.register("metadata")
 class MetadataStratifier(Stratifier):
     """Strata from a query metadata field (``segment``, ``class`` ...); queries without it get ``(none)``."""
 
@@ -183,7 +213,15 @@ class MetadataStratifier(Stratifier):
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         return {qid: str(q.metadata.get(self.field, "(none)")) for qid, q in queries.items()}
 
+    def to_config(self) -> dict[str, Any]:
+        return {"type": "metadata", "dimension": self.dimension, "field": self.field}
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Stratifier:
+        return cls(config["field"], config.get("dimension"))
+
+
+@STRATIFIERS.register("labels_file")
 class LabelsFileStratifier(Stratifier):
     """User-supplied labels: a TSV/CSV of ``query_id<TAB>label`` (header optional).
 
@@ -191,6 +229,8 @@ class LabelsFileStratifier(Stratifier):
         path: The labels file.
         dimension: Name of the dimension in reports (default: the file stem).
     """
+
+    at_query_time = False
 
     def __init__(self, path: str | Path, dimension: str | None = None) -> None:
         self.path = Path(path)
@@ -216,6 +256,13 @@ class LabelsFileStratifier(Stratifier):
     def assign(self, queries: Mapping[str, Query]) -> dict[str, str]:
         return {qid: self.labels.get(qid, "(unlabelled)") for qid in queries}
 
+    def to_config(self) -> dict[str, Any]:
+        return {"type": "labels_file", "dimension": self.dimension, "path": str(self.path)}
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Stratifier:
+        return cls(config["path"], config.get("dimension"))
+
 
 def metadata_fields(queries: Iterable[Query], max_distinct: int = 12) -> list[str]:
     """Metadata fields that look categorical: present on queries, few distinct string values."""
@@ -227,13 +274,55 @@ def metadata_fields(queries: Iterable[Query], max_distinct: int = 12) -> list[st
     return [k for k, v in values.items() if 1 < len(v) <= max_distinct and k not in {"clean_text", "text"}]
 
 
+def build_stratifier(config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Stratifier:
+    """Build any registered stratifier from its config (``{"type": "length", "upper_bounds": [4, 9]}``)."""
+    if not isinstance(config, Mapping) or "type" not in config:
+        raise ConfigError(f"a stratifier config is a mapping with a 'type' ({', '.join(STRATIFIERS.names())}); "
+                          f"got {config!r}")
+    return STRATIFIERS.get(str(config["type"])).from_config(config, corpus)
+
+
+def stratifier_configs(eval_set: EvalSet, length_buckets: Sequence[int] = (4, 9), typo: bool = True,
+                       typo_share: float = 0.1, fields: Sequence[str] | None = None,
+                       labels_file: str | Path | None = None, custom: Sequence[Mapping[str, Any]] = (),
+                       hidden_fields: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The configs of the standard strata: length, typo vs clean, categorical metadata fields (or
+    ``fields``), a labels file, then any ``custom`` registered stratifiers."""
+    configs: list[dict[str, Any]] = [{"type": "length", "upper_bounds": list(length_buckets)}]
+    if typo:
+        configs.append({"type": "typo", "min_share": typo_share})
+    chosen = metadata_fields(eval_set.queries.values()) if fields is None else list(fields)
+    # A labelled "typo" field must not clash with the detector's own dimension of that name.
+    configs += [{"type": "metadata", "field": f, "dimension": "typo (labelled)" if f == "typo" else f}
+                for f in chosen if f not in hidden_fields]
+    if labels_file:
+        configs.append({"type": "labels_file", "path": str(labels_file)})
+    return configs + [dict(c) for c in custom]
+
+
+def build_stratifiers(eval_set: EvalSet, configs: Sequence[Mapping[str, Any]] | None = None,
+                      resolve: Callable[[str], str] | None = None) -> list[Stratifier]:
+    """Every stratifier of ``configs`` (default: :func:`stratifier_configs`), built through the registry.
+
+    Args:
+        eval_set: Its corpus feeds the typo vocabulary; its queries the metadata fields.
+        configs: Stratifier configs, each with a registered ``type``.
+        resolve: Turns a relative ``path`` of a config (a labels file) into a usable one.
+
+    Example:
+        >>> from rerank_fix.data import load_eval_set
+        >>> [s.dimension for s in build_stratifiers(load_eval_set("demo"), [{"type": "length"}])]
+        ['length']
+    """
+    out = []
+    for config in stratifier_configs(eval_set) if configs is None else configs:
+        if resolve is not None and isinstance(config.get("path"), str):
+            config = {**config, "path": resolve(config["path"])}
+        out.append(build_stratifier(config, eval_set.corpus))
+    return out
+
+
 def default_stratifiers(eval_set: EvalSet, fields: Sequence[str] | None = None,
                         labels_file: str | Path | None = None) -> list[Stratifier]:
     """Length, typo-vs-clean, categorical metadata fields (or ``fields``) and an optional labels file."""
-    stratifiers: list[Stratifier] = [QueryLengthStratifier(), TypoStratifier.from_corpus(eval_set.corpus)]
-    chosen = metadata_fields(eval_set.queries.values()) if fields is None else list(fields)
-    # A labelled "typo" field must not clash with the detector's own dimension of that name.
-    stratifiers.extend(MetadataStratifier(f, "typo (labelled)" if f == "typo" else None) for f in chosen)
-    if labels_file:
-        stratifiers.append(LabelsFileStratifier(labels_file))
-    return stratifiers
+    return build_stratifiers(eval_set, stratifier_configs(eval_set, fields=fields, labels_file=labels_file))

@@ -285,27 +285,21 @@ class FinetuneConfig(_Strict):
         return self.model_dump(mode="json", exclude={"base_dir"})
 
 
-def _format_validation_error(source: str, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see configs/finetune/*.yaml for the fields)"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        lines.append(f"  {where}: {msg}")
-    return f"{source}: invalid fine-tuning config\n" + "\n".join(lines)
+def _format_validation_error(source: str, exc: ValidationError, text: str | None = None) -> str:
+    from rerank_fix.config_io import format_validation_error
+
+    return format_validation_error(exc, source, "fine-tuning config", text, "configs/finetune/*.yaml")
 
 
-def parse_config(raw: dict[str, Any], source: str = "config", base_dir: str | Path | None = None) -> FinetuneConfig:
+def parse_config(raw: dict[str, Any], source: str = "config", base_dir: str | Path | None = None,
+                 text: str | None = None) -> FinetuneConfig:
     """Validate a config dict; errors become one :class:`ConfigError` naming every bad field."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: a fine-tuning config must be a YAML mapping, got {type(raw).__name__}")
     try:
         cfg = FinetuneConfig.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError(_format_validation_error(source, exc)) from None
+        raise ConfigError(_format_validation_error(source, exc, text)) from None
     cfg.base_dir = str(base_dir) if base_dir is not None else None
     return cfg
 
@@ -337,13 +331,13 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Fi
     from rerank_fix.config_io import require_mapping
 
     path = Path(path)
-    raw, _ = read_yaml(path, "config file")
+    raw, text = read_yaml(path, "config file")
     raw = raw or {}
     for section in ("model", "data", "eval", "train", "loss", "augment"):
         require_mapping(raw.get(section), section, str(path))
     raw = apply_dotted_overrides(raw, overrides, "config")
     base = Path.cwd() if _paths_exist_from(raw, Path.cwd()) else project_root_for(path)
-    return parse_config(raw, source=str(path), base_dir=base)
+    return parse_config(raw, source=str(path), base_dir=base, text=text)
 
 
 def _paths_exist_from(raw: dict[str, Any], base: Path) -> bool:

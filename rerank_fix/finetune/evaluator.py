@@ -14,10 +14,10 @@ from rerank_fix.errors import ConfigError, DataError
 if TYPE_CHECKING:
     from sentence_transformers import CrossEncoder
 
-    from rerank_fix.data.types import EvalSet
+    from rerank_fix.core.types import EvalSet
     from rerank_fix.evaluate.strata import Stratifier
     from rerank_fix.finetune.config import FinetuneConfig
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
 logger = logging.getLogger("rerank_fix.finetune")
 
@@ -70,7 +70,7 @@ def prepare_dev(cfg: "FinetuneConfig", show_progress: bool = True, retrieve: boo
     (``retrieve=False`` skips stage one and leaves the run empty)."""
     from rerank_fix.data import load_eval_set
     from rerank_fix.finetune.data import normalise_query
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
     ec = cfg.eval
     data_path = cfg.resolve(ec.data)
@@ -127,9 +127,9 @@ def build_stratifiers(dev: "EvalSet", stratify_by: str | None) -> "list[Stratifi
     """``None`` gives the shared defaults (length, typo, categorical metadata); a field name adds it alone."""
     if stratify_by is None:
         return None
-    from rerank_fix.evaluate.strata import MetadataStratifier, QueryLengthStratifier
+    from rerank_fix.evaluate.strata import build_stratifiers as build
 
-    return [QueryLengthStratifier(), MetadataStratifier(stratify_by)]
+    return build(dev, [{"type": "length"}, {"type": "metadata", "field": stratify_by}])
 
 
 def _evaluator_base():

@@ -40,8 +40,9 @@ def plot_training_curve(run_dir: str | Path, out: str | Path | None = None) -> P
     if metric_names:
         ax_eval.legend()
     fig.tight_layout()
-    tmp = out.with_name(f".{out.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
+    from rerank_fix.core.jsonio import atomic_writer
+
+    with atomic_writer(out, "wb") as handle:
+        fig.savefig(handle, dpi=110, format="png")
     plt.close(fig)
-    tmp.replace(out)
     return out

@@ -8,7 +8,7 @@ only as far as the blend allows; the weight is tuned by cross-validation (``rera
 from __future__ import annotations
 
 from rerank_fix.errors import ConfigError
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 
 def _min_max(scores: list[float]) -> list[float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from rerank_fix.errors import ConfigError
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 
 def reciprocal_rank_fusion(runs: Sequence[Run], k: float = 60.0, weights: Sequence[float] | None = None,

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.errors import ConfigError
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 if TYPE_CHECKING:
     from rerank_fix.retrieve.bm25 import BM25Retriever

@@ -134,18 +134,14 @@ class MineConfig(BaseModel):
         return self.retriever in ("dense", "hybrid") or self.uses_bi_encoder_check
 
 
-def format_validation_error(source: str, exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown field (check the spelling; see configs/mine/defaults.yaml for the fields)"
-        lines.append(f"  {where}: {msg}")
-    return f"{source}: invalid mining config\n" + "\n".join(lines)
+def format_validation_error(source: str, exc: ValidationError, text: str | None = None) -> str:
+    from rerank_fix.config_io import format_validation_error as format_error
+
+    return format_error(exc, source, "mining config", text, "configs/mine/defaults.yaml")
 
 
-def build_config(raw: dict[str, Any] | None = None, source: str = "mining options", **overrides: Any) -> MineConfig:
+def build_config(raw: dict[str, Any] | None = None, source: str = "mining options", text: str | None = None,
+                 **overrides: Any) -> MineConfig:
     """Validate ``raw`` (e.g. a YAML mapping) updated with ``overrides``; errors name every bad field.
 
     Example:
@@ -158,12 +154,12 @@ def build_config(raw: dict[str, Any] | None = None, source: str = "mining option
     try:
         return MineConfig.model_validate(merged)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(source, exc)) from None
+        raise ConfigError(format_validation_error(source, exc, text)) from None
 
 
 def load_mine_config(path: str | Path, **overrides: Any) -> MineConfig:
     """Read a YAML mining config; keyword overrides (from the command line) win over the file."""
     from rerank_fix.config_io import read_yaml
 
-    raw, _ = read_yaml(path, "mining config")
-    return build_config(raw or {}, str(path), **overrides)
+    raw, text = read_yaml(path, "mining config")
+    return build_config(raw or {}, str(path), text, **overrides)

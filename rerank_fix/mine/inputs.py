@@ -18,8 +18,9 @@ import logging
 from pathlib import Path
 
 from rerank_fix.data.beir import assemble, read_corpus
-from rerank_fix.data.jsonl import check_id, read_jsonl, require_str
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.ids import check_id
+from rerank_fix.core.types import Document, EvalSet, Query
+from rerank_fix.data.jsonl import read_jsonl, require_str
 from rerank_fix.errors import DataError
 from rerank_fix.mine.dedup import text_hash
 

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Mapping
 
 import numpy as np
 
-from rerank_fix.data.types import Document, EvalSet
+from rerank_fix.core.types import Document, EvalSet
 from rerank_fix.errors import DataError
 from rerank_fix.mine.config import MineConfig
 from rerank_fix.mine.dedup import DuplicateChecker
@@ -185,10 +185,10 @@ class HardNegativeMiner:
 
     def _dense(self) -> "DenseRetriever":
         if self.dense is None:
-            from rerank_fix.retrieve.dense import DenseRetriever
+            from rerank_fix.retrieve import make_retriever
 
             cfg = self.config
-            self.dense = DenseRetriever(cfg.model, batch_size=cfg.batch_size, cache_dir=cfg.cache_dir,
+            self.dense = make_retriever("dense", model=cfg.model, batch_size=cfg.batch_size, cache_dir=cfg.cache_dir,
                                         query_prefix=cfg.query_prefix, doc_prefix=cfg.doc_prefix,
                                         show_progress=self.show_progress, device=cfg.device)
         return self.dense
@@ -211,9 +211,9 @@ class HardNegativeMiner:
 
         bm25 = None
         if cfg.retriever in ("bm25", "hybrid"):
-            from rerank_fix.retrieve.bm25 import BM25Retriever
+            from rerank_fix.retrieve import make_retriever
 
-            bm25 = BM25Retriever(k1=cfg.bm25_k1, b=cfg.bm25_b)
+            bm25 = make_retriever("bm25", k1=cfg.bm25_k1, b=cfg.bm25_b)
         source = CandidateSource(data.corpus, cfg.retriever, cfg.range_max,
                                  dense=self._dense() if cfg.needs_dense else None, bm25=bm25, rrf_k=cfg.rrf_k)
         logger.info("mining %d queries over %d documents (%s retrieval, window %d:%d)", len(query_ids),

@@ -21,17 +21,20 @@ import logging
 import shutil
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-if TYPE_CHECKING:
-    from rerank_fix.mine.miner import MiningResult
+from rerank_fix.core.jsonio import atomic_writer, write_json
+
+#: A :class:`rerank_fix.mine.miner.MiningResult`. Not imported, even for type checking: the miner imports
+#: this module (``MiningResult.write``), and the layering test forbids the circle.
+MiningResult = Any
 
 logger = logging.getLogger("rerank_fix.mine")
 
 CHUNK_ROWS = 2048
 
 
-def flag_rows(result: "MiningResult") -> Iterator[dict[str, Any]]:
+def flag_rows(result: MiningResult) -> Iterator[dict[str, Any]]:
     """One FlagEmbedding row per mined query."""
     for rec in result.records:
         row: dict[str, Any] = {
@@ -49,25 +52,21 @@ def flag_rows(result: "MiningResult") -> Iterator[dict[str, Any]]:
         yield row
 
 
-def write_flag_jsonl(result: "MiningResult", path: str | Path) -> int:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
+def write_flag_jsonl(result: MiningResult, path: str | Path) -> int:
     n = 0
-    with tmp.open("w", encoding="utf-8") as handle:
+    with atomic_writer(path) as handle:
         for row in flag_rows(result):
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
             n += 1
-    tmp.replace(path)
     return n
 
 
-def _triplet_rows(result: "MiningResult") -> Iterator[dict[str, str]]:
+def _triplet_rows(result: MiningResult) -> Iterator[dict[str, str]]:
     for query, pos, neg in result.triples():
         yield {"anchor": query, "positive": pos, "negative": neg}
 
 
-def _ntuple_rows(result: "MiningResult", n: int) -> Iterator[dict[str, str]]:
+def _ntuple_rows(result: MiningResult, n: int) -> Iterator[dict[str, str]]:
     for rec in result.records:
         if len(rec.neg_ids) < n:
             continue
@@ -106,13 +105,12 @@ def _publish(arrow: Path, folder: Path, parquet: Path) -> None:
         shutil.rmtree(folder)
     # One shard even when empty: a dataset saved with zero shards does not load back.
     ds.save_to_disk(str(folder), num_shards=1)
-    tmp = parquet.with_suffix(parquet.suffix + ".tmp")
-    pq.write_table(ds.data.table, tmp)
-    tmp.replace(parquet)
+    with atomic_writer(parquet, "wb") as handle:
+        pq.write_table(ds.data.table, handle)
     del ds
 
 
-def write_st_datasets(result: "MiningResult", out_dir: str | Path) -> dict[str, int]:
+def write_st_datasets(result: MiningResult, out_dir: str | Path) -> dict[str, int]:
     """Triplet and n-tuple forms, as parquet and as ``datasets`` folders; returns their row counts."""
     out = Path(out_dir)
     (out / "dataset").mkdir(parents=True, exist_ok=True)
@@ -129,7 +127,7 @@ def write_st_datasets(result: "MiningResult", out_dir: str | Path) -> dict[str, 
     return counts
 
 
-def plot_histogram(result: "MiningResult", path: str | Path) -> Path:
+def plot_histogram(result: MiningResult, path: str | Path) -> Path:
     """Two panels: stage-one ranks of kept vs dropped candidates; similarity of positives vs negatives."""
     import matplotlib
 
@@ -193,7 +191,7 @@ def plot_histogram(result: "MiningResult", path: str | Path) -> Path:
     return path
 
 
-def write_all(result: "MiningResult", out_dir: str | Path, plot: bool = True) -> dict[str, str]:
+def write_all(result: MiningResult, out_dir: str | Path, plot: bool = True) -> dict[str, str]:
     """Write every output; ``stats.json`` gains the output row counts. Returns name -> path."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -211,8 +209,6 @@ def write_all(result: "MiningResult", out_dir: str | Path, plot: bool = True) ->
     if plot:
         paths["histogram"] = str(plot_histogram(result, out / "histogram.png"))
     stats_path = out / "stats.json"
-    tmp = stats_path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result.stats, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    tmp.replace(stats_path)
+    write_json(stats_path, result.stats)
     paths["stats"] = str(stats_path)
     return paths

@@ -34,7 +34,6 @@ _EXPORTS = {
     "make_folds": "tuning",
     "cv_tune_rrf": "tuning",
     "quick_train": "quick_train",
-    "run_demo": "demo",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -10,27 +10,18 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
-from rerank_fix.data.types import Query
+from rerank_fix.core.text import percentile
+from rerank_fix.core.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.fuse.interpolate import interpolate_scores
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
-from rerank_fix.pipeline.recipe import (BM25Stage, DenseStage, PipelineSpec, RerankStage, RewriteStage, RRFStage,
-                                        stage_key)
+from rerank_fix.pipeline.recipe import PipelineSpec, RerankStage, RewriteStage, stage_key
+from rerank_fix.pipeline.stage import StageSpec
 from rerank_fix.pipeline.tuning import FusionParams, TunedFusion, cv_tune_interpolation, cv_tune_rrf, fusion_grid
 from rerank_fix.pipeline.workspace import Workspace, texts_key
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 logger = logging.getLogger("rerank_fix.pipeline")
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default); NaN for no values."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo, hi = math.floor(pos), math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass
@@ -145,6 +136,7 @@ class TuningContext:
         default_folds: Their number.
         seed: Seed for folds of another size.
         groups: Queries that must share a fold (versions of one query).
+        unavailable: Why there are no folds (too few queries); raised only when a stage needs them.
 
     Example:
         >>> ctx = TuningContext({"a": {"d": 1}, "b": {"d": 1}}, [["a"], ["b"]], 2, 0)
@@ -157,8 +149,11 @@ class TuningContext:
     default_folds: int
     seed: int
     groups: Mapping[str, str] | None = None
+    unavailable: ConfigError | None = None
 
     def folds_for(self, n_folds: int | None) -> list[list[str]]:
+        if self.unavailable is not None:
+            raise self.unavailable
         if n_folds is None or n_folds == len(self.folds):
             return self.folds
         from rerank_fix.pipeline.tuning import make_folds
@@ -166,18 +161,20 @@ class TuningContext:
         return make_folds([q for f in self.folds for q in f], n_folds, self.seed, self.groups)
 
 
-def _stage_label(stage: Any) -> str:
-    if isinstance(stage, RRFStage):
-        inner = ",".join(r.stage for r in stage.retrievers)
-        tuned = "" if not stage.tuned else ",tuned"
-        weights = "" if stage.weights in (None, "tune") else ",w=" + "/".join(f"{w:g}" for w in stage.weights)
-        return f"rrf({inner}{weights}{tuned})"
-    if isinstance(stage, RerankStage):
-        blend = "" if stage.interpolate is None else f",interpolate={stage.interpolate}"
-        return f"rerank({stage.model}@{stage.depth}{blend})"
-    if isinstance(stage, RewriteStage):
-        return f"rewrite({stage.mode})"
-    return stage.stage
+@dataclass
+class _RunState:
+    """What flows from stage to stage while a pipeline runs."""
+
+    queries: Mapping[str, Query]
+    texts: dict[str, str]
+    variants: list[dict[str, str]]
+    rerank_texts: dict[str, str]
+    run: Run | None
+    lineage: str
+    tuning: TuningContext | None
+    traces: list[StageTrace] = field(default_factory=list)
+    inputs: list[Any] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
 
 
 class Pipeline:
@@ -222,11 +219,26 @@ class Pipeline:
     def _model_path(self, stage: RerankStage) -> str:
         return self.model_paths.get(stage.model, stage.model)
 
-    def _first_stage(self, stage: DenseStage | BM25Stage | RRFStage, texts: Mapping[str, str], index: int,
+    def _coverage(self, stage: StageSpec, texts: Mapping[str, str]) -> dict[str, Any]:
+        """What a retriever that can miss queries (a run file) reports about them, by component."""
+        out = {}
+        for component in stage.components():
+            retriever = self.workspace.retriever(component)
+            if hasattr(retriever, "coverage"):
+                out[component.label()] = retriever.coverage(texts)
+        return out
+
+    def _first_stage(self, stage: Any, texts: Mapping[str, str], index: int,
                      tuning: TuningContext | None) -> tuple[Run, float, bool, dict[str, Any]]:
-        if isinstance(stage, (DenseStage, BM25Stage)):
+        coverage = self._coverage(stage, texts)
+        info: dict[str, Any] = {}
+        if coverage and stage.role == "retriever":
+            info = {"path": getattr(stage, "path", None), "coverage": next(iter(coverage.values()))}
+        elif coverage:
+            info = {"coverage": coverage}
+        if stage.role == "retriever":
             run, seconds, cached = self.workspace.search_timed(stage, texts)
-            return run, seconds, cached, {}
+            return run, seconds, cached, info
         parts = self.workspace.search_many(stage.retrievers, texts)
         runs = [r for r, _, _ in parts]
         names = [f"{r.stage}" if [x.stage for x in stage.retrievers].count(r.stage) == 1 else f"{r.stage}{i}"
@@ -238,7 +250,7 @@ class Pipeline:
             fused = reciprocal_rank_fusion(runs, k=float(stage.k), weights=stage.weights, depth=stage.depth,
                                            name=self.spec.name).top(stage.top_k)
             return fused, parallel_seconds + time.perf_counter() - start, cached, {
-                "retrievers": names, "k": stage.k, "weights": stage.weights or [1.0] * len(runs)}
+                "retrievers": names, "k": stage.k, "weights": stage.weights or [1.0] * len(runs), **info}
         if tuning is None:
             raise ConfigError(f"pipeline {self.spec.name!r}: rrf with 'tune' needs judged queries to "
                               "cross-validate on; run it through a recipe with qrels, or give fixed weights/k")
@@ -251,7 +263,7 @@ class Pipeline:
         self.tuned[index] = tuned
         run = tuned.run
         # The grid search is evaluation work, not query-time work: it is reported apart from the stage time.
-        info = {"retrievers": names, "tuning": tuned.as_dict(), "tuning_seconds": round(seconds, 3)}
+        info = {"retrievers": names, "tuning": tuned.as_dict(), "tuning_seconds": round(seconds, 3), **info}
         return run, parallel_seconds, cached and was_cached, info
 
     def _interpolate(self, stage: RerankStage, index: int, source: Run, reranked: Run, key: str,
@@ -274,70 +286,72 @@ class Pipeline:
     def run(self, queries: Mapping[str, Query], tuning: TuningContext | None = None) -> PipelineOutput:
         """Run every stage over ``queries`` (batched; stage one shared through the workspace)."""
         texts = {qid: q.text for qid, q in queries.items()}
-        variants: list[dict[str, str]] = [texts]
-        rerank_texts = texts
-        run: Run | None = None
-        lineage = texts_key(texts)
-        traces: list[StageTrace] = []
-        inputs: list[Any] = []
-        info: dict[str, Any] = {}
+        state = _RunState(queries, texts, [texts], texts, None, texts_key(texts), tuning)
+        steps = {"rewrite": self._run_rewrite, "retriever": self._run_first, "fusion": self._run_first,
+                 "rerank": self._run_rerank}
         for index, stage in enumerate(self.spec.stages):
-            label = _stage_label(stage)
-            if isinstance(stage, RewriteStage):
-                rewriter = self._rewriter(stage)
-                key = f"rewrite|{stage_key(stage)}|{texts_key(texts)}"
-                out, seconds, cached = self.workspace.memo(key, lambda r=rewriter: r.rewrite(dict(queries)))
-                variants = out.retrieval_queries()
-                rerank_texts = out.rewritten_texts() if stage.reranks_rewritten else out.original_texts()
-                lineage += "|" + key
-                inputs.append((None, texts))
-                traces.append(StageTrace(label, "rewrite", seconds, cached, {
-                    "summary": out.summary.to_dict(), "mode": stage.mode,
-                    "per_query_ms": {qid: r.latency_ms for qid, r in out.results.items()}}, n_queries=len(texts)))
-                info["rewrite"] = out
-                continue
-            if isinstance(stage, (DenseStage, BM25Stage, RRFStage)):
-                per_variant = [self._first_stage(stage, v, index, tuning) for v in variants]
-                if len(per_variant) == 1:
-                    run, seconds, cached, stage_info = per_variant[0]
-                else:
-                    rewrite_stage = next(s for s in self.spec.stages if isinstance(s, RewriteStage))
-                    start = time.perf_counter()
-                    run = reciprocal_rank_fusion([p[0] for p in per_variant], k=rewrite_stage.fuse_k,
-                                                 name=self.spec.name).top(stage.top_k)
-                    seconds = sum(p[1] for p in per_variant) + time.perf_counter() - start
-                    cached = all(p[2] for p in per_variant)
-                    stage_info = {"variants": ["original", "rewritten"], "fuse_k": rewrite_stage.fuse_k,
-                                  **per_variant[0][3]}
-                lineage += "|" + stage_key(stage)
-                inputs.append((None, variants))
-                traces.append(StageTrace(label, stage.stage, seconds, cached, stage_info, n_queries=len(texts)))
-                continue
-            if isinstance(stage, RerankStage):
-                assert run is not None
-                path = self._model_path(stage)
-                reranker = self.workspace.reranker(stage, path, share_scores=True)
-                source = run
-                # Keyed without the interpolation: pipelines that differ only in how they blend share the scores.
-                key = f"{lineage}|rerank|{stage.scoring_key()}|{path}|{texts_key(rerank_texts)}"
-                run, seconds, cached = self.workspace.memo(
-                    key, lambda r=reranker, src=source, t=rerank_texts, d=stage.depth: r.rerank(
-                        src, t, self.workspace.corpus, depth=d, name=self.spec.name))
-                self.workspace.stats.reranks += 1
-                self.workspace.stats.rerank_hits += int(cached)
-                stage_info: dict[str, Any] = {"model": stage.model, "path": path, "depth": stage.depth,
-                                              "max_length": stage.max_length}
-                if stage.interpolate is not None:
-                    run, blend_info = self._interpolate(stage, index, source, run, key, tuning)
-                    stage_info.update(blend_info)
-                    key += f"|interpolate={stage.interpolate}|{json.dumps(stage.tune.model_dump(mode='json'))}"
-                lineage = key
-                inputs.append((source, rerank_texts))
-                traces.append(StageTrace(label, "rerank", seconds, cached, stage_info, n_queries=len(texts)))
-                continue
-            raise ConfigError(f"stage {stage!r} cannot run here")  # pragma: no cover - schema forbids it
-        assert run is not None
-        return PipelineOutput(self.spec.name, run.renamed(self.spec.name), traces, info, inputs)
+            steps[stage.role](stage, index, state)
+        assert state.run is not None
+        return PipelineOutput(self.spec.name, state.run.renamed(self.spec.name), state.traces, state.info,
+                              state.inputs)
+
+    def _run_rewrite(self, stage: RewriteStage, index: int, state: "_RunState") -> None:
+        rewriter = self._rewriter(stage)
+        texts = state.texts
+        key = f"rewrite|{stage_key(stage)}|{texts_key(texts)}"
+        out, seconds, cached = self.workspace.memo(key, lambda r=rewriter: r.rewrite(dict(state.queries)))
+        state.variants = out.retrieval_queries()
+        state.rerank_texts = out.rewritten_texts() if stage.reranks_rewritten else out.original_texts()
+        state.lineage += "|" + key
+        state.inputs.append((None, texts))
+        state.traces.append(StageTrace(stage.label(), "rewrite", seconds, cached, {
+            "summary": out.summary.to_dict(), "mode": stage.mode,
+            "per_query_ms": {qid: r.latency_ms for qid, r in out.results.items()}}, n_queries=len(texts)))
+        state.info["rewrite"] = out
+
+    def _run_first(self, stage: Any, index: int, state: "_RunState") -> None:
+        variants, texts = state.variants, state.texts
+        per_variant = [self._first_stage(stage, v, index, state.tuning) for v in variants]
+        if len(per_variant) == 1:
+            run, seconds, cached, stage_info = per_variant[0]
+        else:
+            rewrite_stage = next(s for s in self.spec.stages if s.role == "rewrite")
+            start = time.perf_counter()
+            run = reciprocal_rank_fusion([p[0] for p in per_variant], k=rewrite_stage.fuse_k,
+                                         name=self.spec.name).top(stage.top_k)
+            seconds = sum(p[1] for p in per_variant) + time.perf_counter() - start
+            cached = all(p[2] for p in per_variant)
+            stage_info = {"variants": ["original", "rewritten"], "fuse_k": rewrite_stage.fuse_k,
+                          **per_variant[0][3]}
+        state.run = run
+        state.lineage += "|" + stage_key(stage)
+        state.inputs.append((None, variants))
+        state.traces.append(StageTrace(stage.label(), stage.stage, seconds, cached, stage_info, n_queries=len(texts)))
+
+    def _run_rerank(self, stage: RerankStage, index: int, state: "_RunState") -> None:
+        assert state.run is not None
+        path = self._model_path(stage)
+        reranker = self.workspace.reranker(stage, path, share_scores=True)
+        source = state.run
+        rerank_texts = state.rerank_texts
+        # Keyed without the interpolation: pipelines that differ only in how they blend share the scores.
+        key = f"{state.lineage}|rerank|{stage.scoring_key()}|{path}|{texts_key(rerank_texts)}"
+        run, seconds, cached = self.workspace.memo(
+            key, lambda r=reranker, src=source, t=rerank_texts, d=stage.depth: r.rerank(
+                src, t, self.workspace.corpus, depth=d, name=self.spec.name))
+        self.workspace.stats.reranks += 1
+        self.workspace.stats.rerank_hits += int(cached)
+        stage_info: dict[str, Any] = {"model": stage.model, "path": path, "depth": stage.depth,
+                                      "max_length": stage.max_length}
+        if stage.interpolate is not None:
+            run, blend_info = self._interpolate(stage, index, source, run, key, state.tuning)
+            stage_info.update(blend_info)
+            key += f"|interpolate={stage.interpolate}|{json.dumps(stage.tune.model_dump(mode='json'))}"
+        state.run = run
+        state.lineage = key
+        state.inputs.append((source, rerank_texts))
+        state.traces.append(StageTrace(stage.label(), "rerank", seconds, cached, stage_info,
+                                       n_queries=len(state.texts)))
 
     # ----------------------------------------------------------------------------------- probe
     def probe(self, output: PipelineOutput, queries: Mapping[str, Query], warmup: bool = True) -> None:
@@ -350,8 +364,9 @@ class Pipeline:
             return
         qids = list(queries)
         executor = ThreadPoolExecutor(max_workers=4)
-        timers = [self._stage_timer(stage, trace, inputs, executor)
-                  for stage, trace, inputs in zip(self.spec.stages, output.stages, output.stage_inputs)]
+        timers = [{"rewrite": self._rewrite_timer, "retriever": self._first_stage_timer,
+                   "fusion": self._first_stage_timer, "rerank": self._rerank_timer}[stage.role](stage, inputs, executor)
+                  for stage, inputs in zip(self.spec.stages, output.stage_inputs)]
 
         def measure() -> None:
             if warmup:
@@ -372,50 +387,50 @@ class Pipeline:
             prober.shutdown(wait=True)
             executor.shutdown(wait=True)
 
-    def _stage_timer(self, stage: Any, trace: StageTrace, inputs: Any, executor: ThreadPoolExecutor):
+    def _rewrite_timer(self, stage: RewriteStage, inputs: Any, executor: ThreadPoolExecutor):
+        rewriter = self._rewriter(stage)
+        return lambda qid, q: rewriter.rewrite({qid: q})
+
+    def _first_stage_timer(self, stage: Any, inputs: Any, executor: ThreadPoolExecutor):
+        _, variants = inputs
+        rewrite_stage = next((s for s in self.spec.stages if s.role == "rewrite"), None)
+        components = stage.components()
+        probes = [self.workspace.probe_retriever(c) for c in components]
+        tuned = self.tuned.get(self.spec.stages.index(stage))
+        params = tuned.deploy if tuned is not None else (
+            FusionParams(tuple(stage.weights or [1.0] * len(components)), float(stage.k))
+            if stage.role == "fusion" else None)
+
+        def one_variant(qid: str, text: str) -> Run:
+            if len(probes) == 1:
+                return probes[0].search({qid: text}, k=components[0].top_k)
+            # The hybrid's retrievers run in parallel threads, as in production.
+            futures = [executor.submit(p.search, {qid: text}, c.top_k) for p, c in zip(probes, components)]
+            runs = [f.result() for f in futures]
+            return reciprocal_rank_fusion(runs, k=params.k, weights=params.weights,
+                                          depth=stage.depth).top(stage.top_k)
+
+        def timer(qid: str, q: Query) -> None:
+            runs = [one_variant(qid, v.get(qid, q.text)) for v in variants]
+            if len(runs) > 1 and rewrite_stage is not None:
+                reciprocal_rank_fusion(runs, k=rewrite_stage.fuse_k).top(stage.top_k)
+        return timer
+
+    def _rerank_timer(self, stage: RerankStage, inputs: Any, executor: ThreadPoolExecutor):
+        source, texts = inputs
         corpus = self.workspace.corpus
-        if isinstance(stage, RewriteStage):
-            rewriter = self._rewriter(stage)
-            return lambda qid, q: rewriter.rewrite({qid: q})
-        if isinstance(stage, (DenseStage, BM25Stage, RRFStage)):
-            _, variants = inputs
-            rewrite_stage = next((s for s in self.spec.stages if isinstance(s, RewriteStage)), None)
-            components = stage.retrievers if isinstance(stage, RRFStage) else [stage]
-            probes = [self.workspace.probe_retriever(c) for c in components]
-            tuned = self.tuned.get(self.spec.stages.index(stage))
-            params = tuned.deploy if tuned is not None else (
-                FusionParams(tuple(stage.weights or [1.0] * len(components)), float(stage.k))
-                if isinstance(stage, RRFStage) else None)
+        reranker = self.workspace.reranker(stage, self._model_path(stage), show_progress=False)
 
-            def one_variant(qid: str, text: str) -> Run:
-                if len(probes) == 1:
-                    return probes[0].search({qid: text}, k=components[0].top_k)
-                # The hybrid's retrievers run in parallel threads, as in production.
-                futures = [executor.submit(p.search, {qid: text}, c.top_k) for p, c in zip(probes, components)]
-                runs = [f.result() for f in futures]
-                return reciprocal_rank_fusion(runs, k=params.k, weights=params.weights,
-                                              depth=stage.depth).top(stage.top_k)
+        # A tuned blend is timed with the weight it would deploy (only _interpolate tunes a rerank stage).
+        tuned = self.tuned.get(self.spec.stages.index(stage))
+        weight = tuned.deploy.weight if tuned is not None else stage.interpolate
 
-            def timer(qid: str, q: Query) -> None:
-                runs = [one_variant(qid, v.get(qid, q.text)) for v in variants]
-                if len(runs) > 1 and rewrite_stage is not None:
-                    reciprocal_rank_fusion(runs, k=rewrite_stage.fuse_k).top(stage.top_k)
-            return timer
-        if isinstance(stage, RerankStage):
-            source, texts = inputs
-            reranker = self.workspace.reranker(stage, self._model_path(stage), show_progress=False)
-
-            # A tuned blend is timed with the weight it would deploy (only _interpolate tunes a rerank stage).
-            tuned = self.tuned.get(self.spec.stages.index(stage))
-            weight = tuned.deploy.weight if tuned is not None else stage.interpolate
-
-            def rerank_one(qid: str, q: Query) -> None:
-                single = Run("probe", {qid: source.results.get(qid, [])})
-                reranked = reranker.rerank(single, {qid: texts.get(qid, q.text)}, corpus, depth=stage.depth)
-                if weight is not None:
-                    interpolate_scores(single, reranked, float(weight), stage.depth)
-            return rerank_one
-        raise ConfigError(f"stage {stage!r} cannot be timed")  # pragma: no cover
+        def rerank_one(qid: str, q: Query) -> None:
+            single = Run("probe", {qid: source.results.get(qid, [])})
+            reranked = reranker.rerank(single, {qid: texts.get(qid, q.text)}, corpus, depth=stage.depth)
+            if weight is not None:
+                interpolate_scores(single, reranked, float(weight), stage.depth)
+        return rerank_one
 
 
 def latency_sample(query_ids: Sequence[str], size: int, seed: int = 0) -> list[str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from rerank_fix.core.jsonio import write_json
 from rerank_fix.errors import ConfigError, DataError
 from rerank_fix.pipeline.recipe import QuickTrainSpec
 
@@ -196,7 +197,5 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
             "negatives_from": spec.negatives_from, "dropped_evaluated_queries": len(overlap),
             "steps": result.global_step, "seconds": round(time.time() - started, 1),
             "spec": spec.model_dump(mode="json"), "trainer": "rerank_fix.finetune.run_finetune"}
-    tmp = done.with_suffix(".tmp")
-    tmp.write_text(json.dumps(info, indent=2), encoding="utf-8")
-    tmp.replace(done)
+    write_json(done, info)
     return QuickTrained(Path(result.model_dir), info, False)

@@ -20,21 +20,28 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
-from rerank_fix.config_io import apply_dotted_overrides, deep_merge, read_yaml
+from rerank_fix.config_io import apply_dotted_overrides, deep_merge, loc_text, read_yaml, validation_message, yaml_line
 from rerank_fix.errors import ConfigError, quote
+from rerank_fix.pipeline.stage import STAGES, AddError, StageSpec, kinds_with_role
+from rerank_fix.pipeline.stage import Strict as _Strict
 
-RETRIEVER_KINDS = ("dense", "bm25")
-FIRST_STAGE_KINDS = ("dense", "bm25", "rrf")
-STAGE_KINDS = ("dense", "bm25", "rrf", "rerank", "rewrite")
+if TYPE_CHECKING:
+    from rerank_fix.retrieve.base import Retriever
+
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+\-]*$")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+def _check_metric(metric: str, loc: tuple[Any, ...], add: AddError) -> None:
+    from rerank_fix.evaluate.metrics import parse_metric
+
+    try:
+        parse_metric(metric)
+    except ConfigError as exc:
+        add(loc, str(exc))
 
 
 def _short_form(item: Any) -> Any:
@@ -49,7 +56,8 @@ def _short_form(item: Any) -> Any:
 
 
 # --------------------------------------------------------------------------------------------- stages
-class DenseStage(_Strict):
+@STAGES.register("dense")
+class DenseStage(StageSpec):
     """Dense retrieval with a bi-encoder (exact cosine).
 
     Args:
@@ -63,6 +71,7 @@ class DenseStage(_Strict):
         50
     """
 
+    role: ClassVar[str] = "retriever"
     stage: Literal["dense"] = "dense"
     model: str | None = None
     top_k: int = Field(100, ge=1, le=10_000)
@@ -70,8 +79,16 @@ class DenseStage(_Strict):
     query_prefix: str = ""
     doc_prefix: str = ""
 
+    def build(self, embedding_cache: Any = None, show_progress: bool = True) -> "Retriever":
+        from rerank_fix.retrieve import make_retriever
 
-class BM25Stage(_Strict):
+        return make_retriever("dense", model=self.model, batch_size=self.batch_size, cache_dir=embedding_cache,
+                              query_prefix=self.query_prefix, doc_prefix=self.doc_prefix,
+                              show_progress=show_progress)
+
+
+@STAGES.register("bm25")
+class BM25Stage(StageSpec):
     """BM25 keyword retrieval.
 
     Args:
@@ -85,6 +102,7 @@ class BM25Stage(_Strict):
         1.2
     """
 
+    role: ClassVar[str] = "retriever"
     stage: Literal["bm25"] = "bm25"
     k1: float = Field(0.9, ge=0)
     b: float = Field(0.4, ge=0, le=1)
@@ -92,8 +110,15 @@ class BM25Stage(_Strict):
     engine: Literal["bm25s", "rank_bm25"] = "bm25s"
     stem: bool = True
 
+    def build(self, embedding_cache: Any = None, show_progress: bool = True) -> "Retriever":
+        from rerank_fix.retrieve import make_retriever
 
-RetrieverStage = Annotated[Union[DenseStage, BM25Stage], Field(discriminator="stage")]
+        return make_retriever("bm25", k1=self.k1, b=self.b, engine=self.engine, stem=self.stem)
+
+
+# Every registered stage whose role is "retriever" (dense, bm25, a run file ...) can be fused by rrf.
+RetrieverStage = Annotated[Union[tuple(STAGES.get(k) for k in kinds_with_role("retriever"))],  # type: ignore[misc]
+                           Field(discriminator="stage")]
 
 
 class TuneSpec(_Strict):
@@ -126,7 +151,8 @@ class TuneSpec(_Strict):
         return value
 
 
-class RRFStage(_Strict):
+@STAGES.register("rrf")
+class RRFStage(StageSpec):
     """Hybrid retrieval: run several retrievers (in parallel threads) and fuse them with reciprocal rank fusion.
 
     Args:
@@ -143,6 +169,7 @@ class RRFStage(_Strict):
         [1.0, 0.3]
     """
 
+    role: ClassVar[str] = "fusion"
     stage: Literal["rrf"] = "rrf"
     retrievers: list[RetrieverStage] = Field(min_length=2)
     k: float | Literal["tune"] = 60.0
@@ -180,6 +207,24 @@ class RRFStage(_Strict):
     def tuned(self) -> bool:
         return self.k == "tune" or self.weights == "tune"
 
+    def label(self) -> str:
+        inner = ",".join(r.stage for r in self.retrievers)
+        tuned = "" if not self.tuned else ",tuned"
+        weights = "" if self.weights in (None, "tune") else ",w=" + "/".join(f"{w:g}" for w in self.weights)
+        return f"rrf({inner}{weights}{tuned})"
+
+    def components(self) -> list[StageSpec]:
+        return list(self.retrievers)
+
+    def tuned_metrics(self) -> list[str]:
+        return [self.tune.metric] if self.tuned else []
+
+    def check(self, recipe: Any, add: AddError) -> None:
+        if self.tuned:
+            _check_metric(self.tune.metric, ("tune", "metric"), add)
+        for i, retriever in enumerate(self.retrievers):
+            retriever.check(recipe, lambda loc, msg, i=i: add(("retrievers", i, *loc), msg))
+
 
 class InterpolationTune(_Strict):
     """Cross-validated choice of the stage-one weight when a rerank stage interpolates.
@@ -206,7 +251,8 @@ class InterpolationTune(_Strict):
         return value
 
 
-class RerankStage(_Strict):
+@STAGES.register("rerank")
+class RerankStage(StageSpec):
     """Rerank the top ``depth`` of the previous stage with a sentence-transformers CrossEncoder.
 
     Args:
@@ -229,6 +275,7 @@ class RerankStage(_Strict):
         [0.0, 0.1, 0.2]
     """
 
+    role: ClassVar[str] = "rerank"
     stage: Literal["rerank"] = "rerank"
     model: str = Field(min_length=1)
     depth: int = Field(50, ge=1, le=10_000)
@@ -252,13 +299,28 @@ class RerankStage(_Strict):
     def tuned(self) -> bool:
         return self.interpolate == "tune"
 
+    def label(self) -> str:
+        blend = "" if self.interpolate is None else f",interpolate={self.interpolate}"
+        return f"rerank({self.model}@{self.depth}{blend})"
+
+    def tuned_metrics(self) -> list[str]:
+        return [self.tune.metric] if self.tuned else []
+
+    def check(self, recipe: Any, add: AddError) -> None:
+        problem = check_model_reference(recipe, self.model)
+        if problem:
+            add(("model",), problem)
+        if self.tuned:
+            _check_metric(self.tune.metric, ("tune", "metric"), add)
+
     def scoring_key(self) -> str:
         """What the reranker's scores depend on: everything but the interpolation, which is applied after."""
         return json.dumps(self.model_dump(mode="json", exclude={"interpolate", "tune"}), sort_keys=True,
                           separators=(",", ":"))
 
 
-class RewriteStage(_Strict):
+@STAGES.register("rewrite")
+class RewriteStage(StageSpec):
     """Query rewriting before retrieval, through ``rerank_fix.rewrite``.
 
     Args:
@@ -275,6 +337,7 @@ class RewriteStage(_Strict):
         'fuse'
     """
 
+    role: ClassVar[str] = "rewrite"
     stage: Literal["rewrite"] = "rewrite"
     mode: Literal["replace", "fuse"] = "replace"
     config: dict[str, Any] | str = Field(default_factory=dict)
@@ -287,8 +350,29 @@ class RewriteStage(_Strict):
             return self.rerank_with == "rewritten"
         return self.mode == "replace"
 
+    def label(self) -> str:
+        return f"rewrite({self.mode})"
 
-Stage = Annotated[Union[DenseStage, BM25Stage, RRFStage, RerankStage, RewriteStage], Field(discriminator="stage")]
+    def check(self, recipe: Any, add: AddError) -> None:
+        if isinstance(self.config, str):
+            if not recipe.resolve_path(self.config).is_file():
+                add(("config",), f"rewrite config file {self.config!r} not found")
+            return
+        from rerank_fix.rewrite.config import rewrite_config_from_dict
+
+        try:
+            rewrite_config_from_dict(dict(self.config), source="rewrite stage config")
+        except ConfigError as exc:
+            add(("config",), str(exc))
+
+
+Stage = Annotated[Union[tuple(STAGES.get(k) for k in STAGES.names())],  # type: ignore[misc]
+                  Field(discriminator="stage")]
+
+#: Stage kinds by role, from the registry (kept as names for error messages and old imports).
+RETRIEVER_KINDS = tuple(kinds_with_role("retriever"))
+FIRST_STAGE_KINDS = tuple(kinds_with_role("retriever", "fusion"))
+STAGE_KINDS = tuple(STAGES.names())
 
 
 # ------------------------------------------------------------------------------------------ pipelines
@@ -377,10 +461,10 @@ class PipelineSpec(_Strict):
         return self.route is not None
 
     @property
-    def first_stage(self) -> DenseStage | BM25Stage | RRFStage | None:
+    def first_stage(self) -> StageSpec | None:
         for stage in self.stages:
-            if stage.stage in FIRST_STAGE_KINDS:
-                return stage  # type: ignore[return-value]
+            if stage.role in ("retriever", "fusion"):
+                return stage
         return None
 
 
@@ -423,6 +507,9 @@ class StrataSpec(_Strict):
     Args:
         length_buckets: Inclusive upper bounds of the query-length buckets (tokens).
         typo: Add the typo-heavy vs clean detector.
+        typo_share: Share of likely-typo terms that makes a query typo-heavy.
+        custom: More stratifiers by registered type, each a config like ``{type: my-kind, option: value}``
+            (see :data:`rerank_fix.evaluate.strata.STRATIFIERS`).
         fields: Query metadata fields to stratify by (null: every categorical field found).
         labels_file: A ``query_id<TAB>label`` file of your own strata.
 
@@ -433,6 +520,8 @@ class StrataSpec(_Strict):
 
     length_buckets: list[int] = Field(default_factory=lambda: [4, 9])
     typo: bool = True
+    typo_share: float = Field(0.1, gt=0, le=1)
+    custom: list[dict[str, Any]] = Field(default_factory=list)
     fields: list[str] | None = None
     labels_file: str | None = None
 
@@ -536,7 +625,7 @@ class Recipe(_Strict):
     compare_metrics: list[str] = Field(default_factory=lambda: ["ndcg@10", "recall@5"], min_length=1)
     strata: StrataSpec = Field(default_factory=StrataSpec)
     alpha: float = Field(0.05, gt=0, lt=1)
-    min_stratum_size: int = Field(20, ge=2)
+    min_stratum_size: int = Field(20, ge=1)
     folds: int = Field(5, ge=2, le=50)
     seed: int = 0
     latency: LatencySpec = Field(default_factory=LatencySpec)
@@ -588,8 +677,7 @@ class Recipe(_Strict):
             if p.route is not None:
                 extra.append(p.route.metric)
             for s in p.stages:
-                if isinstance(s, (RRFStage, RerankStage)) and s.tuned:
-                    extra.append(s.tune.metric)
+                extra.extend(s.tuned_metrics())
         return list(dict.fromkeys([*self.metrics, *(m.strip().lower() for m in extra)]))
 
 
@@ -602,38 +690,8 @@ def project_root_for(path: Path) -> Path | None:
     return None
 
 
-def _loc_text(loc: tuple[Any, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += ("." if out else "") + str(part)
-    return out or "(top level)"
-
-
-def _yaml_line(text: str | None, loc: tuple[Any, ...]) -> int | None:
-    """1-based line of the deepest node of ``loc`` found in the YAML text (keys missing in the text,
-    such as the discriminator pydantic adds, are skipped)."""
-    if not text:
-        return None
-    import yaml
-
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return None
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if getattr(key, "value", None) == str(part):
-                    line, node = key.start_mark.line + 1, value
-                    break
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
-            node = node.value[part]
-            line = node.start_mark.line + 1
-    return line
+_loc_text = loc_text
+_yaml_line = yaml_line
 
 
 class _Errors:
@@ -665,18 +723,9 @@ class _Errors:
 
 
 def _pydantic_message(err: dict[str, Any]) -> str:
-    kind = err.get("type", "")
-    msg = str(err.get("msg", "invalid value")).removeprefix("Value error, ")
-    if kind == "extra_forbidden":
-        return "unknown field; check the spelling (see recipes/compare-fixes.yaml for every field)"
-    if kind == "missing":
-        return "required field is missing"
-    if kind == "union_tag_invalid":
+    if err.get("type") == "union_tag_invalid":
         return f"unknown stage; choose one of {', '.join(STAGE_KINDS)}"
-    given = err.get("input")
-    if not isinstance(given, (dict, list)) and kind not in ("value_error",):
-        msg += f" (got {quote(given)})"
-    return msg
+    return validation_message(err, "recipes/compare-fixes.yaml")
 
 
 def project_defaults(recipe_path: Path | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -714,9 +763,10 @@ def merge_models(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 
 
 def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], defaults: dict[str, Any],
-                     errors: _Errors, allowed: tuple[str, ...] = STAGE_KINDS) -> dict[str, Any] | None:
+                     errors: _Errors, allowed: tuple[str, ...] | None = None) -> dict[str, Any] | None:
     """Turn ``dense`` / ``{dense: {...}}`` / ``{stage: dense, ...}`` / a named retriever into
     ``{"stage": kind, ...defaults, ...options}``."""
+    allowed = STAGE_KINDS if allowed is None else allowed
     choices = ", ".join(allowed) + (f" or a named retriever ({', '.join(named)})" if named else "")
     if isinstance(item, str):
         kind, options = item, {}
@@ -741,11 +791,11 @@ def _normalise_stage(item: Any, loc: tuple[Any, ...], named: dict[str, Any], def
                    f"unknown stage {quote(kind)}; choose one of {choices}")
         return None
     merged = deep_merge(defaults.get(kind) or {}, options)
-    if kind == "rrf":
+    if STAGES.get(kind).role == "fusion":
         retrievers = merged.get("retrievers")
         if isinstance(retrievers, list):
             merged["retrievers"] = [
-                _normalise_stage(r, (*loc, "rrf", "retrievers", i), named, defaults, errors, RETRIEVER_KINDS)
+                _normalise_stage(r, (*loc, kind, "retrievers", i), named, defaults, errors, RETRIEVER_KINDS)
                 for i, r in enumerate(retrievers)]
             if any(r is None for r in merged["retrievers"]):
                 return None
@@ -885,57 +935,35 @@ def check_recipe(recipe: Recipe, errors: _Errors) -> None:
 
 
 def _check_stage_order(recipe: Recipe, p: PipelineSpec, loc: tuple[Any, ...], errors: _Errors) -> None:
-    from rerank_fix.evaluate.metrics import parse_metric
-
+    """``[rewrite] -> retriever | fusion -> [rerank ...]``, by role; each stage then checks itself."""
     depth: int | None = None
     depth_from = ""
     have_first = False
+    first_kinds = ", ".join(FIRST_STAGE_KINDS[:-1]) + " or " + FIRST_STAGE_KINDS[-1]
     for j, s in enumerate(p.stages):
         sloc = (*loc, "stages", j, s.stage)
-        if s.stage == "rewrite":
+        if s.role == "rewrite":
             if have_first:
                 errors.add(sloc, "rewrite must come before the retrieval stage (it changes what is retrieved)")
-            if j > 0 and any(t.stage == "rewrite" for t in p.stages[:j]):
+            if j > 0 and any(t.role == "rewrite" for t in p.stages[:j]):
                 errors.add(sloc, "only one rewrite stage per pipeline")
-            if isinstance(s.config, str):
-                if not recipe.resolve_path(s.config).is_file():
-                    errors.add((*sloc, "config"), f"rewrite config file {s.config!r} not found")
-            else:
-                from rerank_fix.rewrite.config import rewrite_config_from_dict
-
-                try:
-                    rewrite_config_from_dict(dict(s.config), source=_loc_text((*sloc, "config")))
-                except ConfigError as exc:
-                    errors.add((*sloc, "config"), str(exc))
-        elif s.stage in FIRST_STAGE_KINDS:
+        elif s.role in ("retriever", "fusion"):
             if have_first:
-                errors.add(sloc, "a pipeline has one retrieval stage (dense, bm25 or rrf); "
+                errors.add(sloc, f"a pipeline has one retrieval stage ({first_kinds}); "
                                  "to combine retrievers use one rrf stage with retrievers: [dense, bm25]")
             have_first = True
             depth, depth_from = s.top_k, f"{s.stage} top_k={s.top_k}"
-            if isinstance(s, RRFStage) and s.tuned:
-                try:
-                    parse_metric(s.tune.metric)
-                except ConfigError as exc:
-                    errors.add((*sloc, "tune", "metric"), str(exc))
-        elif s.stage == "rerank":
+        elif s.role == "rerank":
             if not have_first:
-                errors.add(sloc, "rerank needs a retrieval stage (dense, bm25 or rrf) before it")
+                errors.add(sloc, f"rerank needs a retrieval stage ({first_kinds}) before it")
                 continue
             if depth is not None and s.depth > depth:
                 errors.add((*sloc, "depth"), f"rerank depth {s.depth} is deeper than the previous stage returns "
                                              f"({depth_from}); lower depth or raise top_k there")
-            problem = check_model_reference(recipe, s.model)
-            if problem:
-                errors.add((*sloc, "model"), problem)
-            if s.tuned:
-                try:
-                    parse_metric(s.tune.metric)
-                except ConfigError as exc:
-                    errors.add((*sloc, "tune", "metric"), str(exc))
             # The reranked list keeps the stage-one tail, so a later rerank is bounded by stage one too.
+        s.check(recipe, lambda where, message, sloc=sloc: errors.add((*sloc, *where), message))
     if not have_first:
-        errors.add((*loc, "stages"), "no retrieval stage; add dense, bm25 or rrf")
+        errors.add((*loc, "stages"), f"no retrieval stage; add {first_kinds}")
 
 
 def load_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Recipe:

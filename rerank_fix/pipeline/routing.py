@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from rerank_fix.data.types import Document, Query
+from rerank_fix.core.types import Document, Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.stats import holm, paired_test
 
@@ -30,51 +30,31 @@ NOT_AT_QUERY_TIME = frozenset({"query_set"})
 
 # ------------------------------------------------------------------ stratifier config <-> object
 def stratifier_config(stratifier: Any) -> dict[str, Any]:
-    """A JSON-able description of a stratifier, enough to rebuild it at query time.
+    """A JSON-able description of a stratifier, enough to rebuild it at query time (its ``to_config``).
 
     Raises:
         ConfigError: for stratifiers that cannot be rebuilt from a config (route on another dimension).
     """
-    from rerank_fix.evaluate.strata import (LabelsFileStratifier, MetadataStratifier, QueryLengthStratifier,
-                                            TypoStratifier)
-
-    if isinstance(stratifier, QueryLengthStratifier):
-        return {"type": "length", "dimension": stratifier.dimension, "upper_bounds": list(stratifier.upper_bounds)}
-    if isinstance(stratifier, TypoStratifier):
-        # The vocabulary is rebuilt from the corpus at query time rather than stored (it can be large).
-        return {"type": "typo", "dimension": stratifier.dimension, "min_share": stratifier.min_share,
-                "max_edits": stratifier.max_edits, "min_term_frequency": stratifier.min_term_frequency,
-                "min_word_length": stratifier.min_word_length}
-    if isinstance(stratifier, MetadataStratifier):
-        return {"type": "metadata", "dimension": stratifier.dimension, "field": stratifier.field}
-    if isinstance(stratifier, LabelsFileStratifier):
-        return {"type": "labels_file", "dimension": stratifier.dimension, "path": str(stratifier.path)}
-    raise ConfigError(f"cannot save a routing policy on dimension {getattr(stratifier, 'dimension', '?')!r}: "
-                      f"{type(stratifier).__name__} has no config form; route on length, typo or a metadata field")
+    to_config = getattr(stratifier, "to_config", None)
+    if to_config is None:
+        raise ConfigError(f"cannot save a routing policy on dimension {getattr(stratifier, 'dimension', '?')!r}: "
+                          f"{type(stratifier).__name__} has no config form; route on length, typo or a metadata field")
+    return to_config()
 
 
 def build_stratifier(config: Mapping[str, Any], corpus: Mapping[str, Document] | None = None) -> Any:
-    """Rebuild a stratifier from :func:`stratifier_config` output (``typo`` needs the corpus)."""
-    from rerank_fix.evaluate.strata import (LabelsFileStratifier, MetadataStratifier, QueryLengthStratifier,
-                                            TypoStratifier)
+    """Rebuild a stratifier from :func:`stratifier_config` output through the stratifier registry
+    (``typo`` needs the corpus); ``{"type": "all"}`` is no stratifier."""
+    from rerank_fix.evaluate.strata import STRATIFIERS
+    from rerank_fix.evaluate.strata import build_stratifier as build
 
     kind = config.get("type")
-    if kind == "length":
-        return QueryLengthStratifier(config["upper_bounds"])
-    if kind == "typo":
-        if corpus is None:
-            raise ConfigError("a typo routing policy needs the corpus to rebuild its vocabulary; pass corpus=")
-        return TypoStratifier.from_corpus(corpus, min_share=config["min_share"], max_edits=config["max_edits"],
-                                          min_term_frequency=config["min_term_frequency"],
-                                          min_word_length=config["min_word_length"])
-    if kind == "metadata":
-        return MetadataStratifier(config["field"], config.get("dimension"))
-    if kind == "labels_file":
-        return LabelsFileStratifier(config["path"], config.get("dimension"))
     if kind == ALL:
         return None
-    raise ConfigError(f"unknown stratifier type {kind!r} in routing policy; expected length, typo, metadata, "
-                      "labels_file or all")
+    if kind not in STRATIFIERS:
+        raise ConfigError(f"unknown stratifier type {kind!r} in routing policy; expected "
+                          f"{', '.join(STRATIFIERS.names())} or all")
+    return build(config, corpus)
 
 
 # ------------------------------------------------------------------------------------- the policy
@@ -182,12 +162,9 @@ class RoutingPolicy:
                 "train_gain": self.train_gain, "evidence": [e.as_dict() for e in self.evidence]}
 
     def save(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-        tmp.replace(path)
-        return path
+        from rerank_fix.core.jsonio import write_json
+
+        return write_json(path, self.as_dict())
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any], source: str = "routing policy") -> "RoutingPolicy":

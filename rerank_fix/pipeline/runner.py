@@ -9,19 +9,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from rerank_fix.data.types import EvalSet, Query
+from rerank_fix.core.types import EvalSet, Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, RunEvaluation, StratifiedEvaluator, StratumComparison
-from rerank_fix.evaluate.stats import paired_test
 from rerank_fix.pipeline.pipeline import (LatencyStats, Pipeline, PipelineOutput, StageTrace, TuningContext,
                                           latency_sample)
-from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, RerankStage, RRFStage, StrataSpec,
+from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, StrataSpec,
                                         check_model_reference)
 from rerank_fix.pipeline.routing import (NOT_AT_QUERY_TIME, RoutedOutcome, RoutingPolicy, cross_validated_routing,
                                          stratifier_config, time_routing)
 from rerank_fix.pipeline.tuning import make_folds
 from rerank_fix.pipeline.workspace import Workspace
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 logger = logging.getLogger("rerank_fix.pipeline")
 
@@ -75,21 +74,17 @@ def query_groups(eval_set: EvalSet) -> dict[str, str]:
 
 
 def build_stratifiers(spec: StrataSpec, eval_set: EvalSet, base_dir: Any = None) -> list[Any]:
-    """Length (with the recipe's buckets), typo vs clean, categorical metadata fields and a labels file."""
-    from rerank_fix.evaluate.strata import (LabelsFileStratifier, MetadataStratifier, QueryLengthStratifier,
-                                            TypoStratifier, metadata_fields)
+    """Length (with the recipe's buckets), typo vs clean, categorical metadata fields, a labels file and the
+    recipe's ``custom`` stratifiers, all built through the stratifier registry."""
+    from rerank_fix.evaluate.strata import build_stratifiers as build
+    from rerank_fix.evaluate.strata import metadata_fields, stratifier_configs
 
-    out: list[Any] = [QueryLengthStratifier(spec.length_buckets)]
-    if spec.typo:
-        out.append(TypoStratifier.from_corpus(eval_set.corpus))
     fields = metadata_fields(eval_set.queries.values()) if spec.fields is None else list(spec.fields)
-    fields = [f for f in fields if f not in ("base_query_id", "original_text", "rewrite_status")]
     if any(QUERY_SET in q.metadata for q in eval_set.queries.values()) and QUERY_SET not in fields:
         fields.insert(0, QUERY_SET)
-    out.extend(MetadataStratifier(f, "typo (labelled)" if f == "typo" else None) for f in fields)
-    if spec.labels_file:
-        out.append(LabelsFileStratifier(base_dir(spec.labels_file) if callable(base_dir) else spec.labels_file))
-    return out
+    configs = stratifier_configs(eval_set, spec.length_buckets, spec.typo, spec.typo_share, fields, spec.labels_file,
+                                 spec.custom, hidden_fields=("base_query_id", "original_text", "rewrite_status"))
+    return build(eval_set, configs, base_dir if callable(base_dir) else None)
 
 
 # ---------------------------------------------------------------------------------------- models
@@ -102,7 +97,7 @@ def resolve_models(recipe: Recipe, eval_set: EvalSet, overrides: Mapping[str, st
     """
     from rerank_fix.pipeline.quick_train import quick_train
 
-    used = list(dict.fromkeys(s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)))
+    used = list(dict.fromkeys(s.model for p in recipe.pipelines for s in p.stages if s.role == "rerank"))
     for alias in overrides or {}:
         if alias not in used:
             raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
@@ -176,55 +171,6 @@ class PipelineResult:
 
 
 @dataclass
-class Verdict:
-    """A plain-language finding: one pipeline, one stratum, one metric, significant after Holm.
-
-    Example:
-        >>> from rerank_fix.evaluate.stats import Estimate
-        >>> c = StratumComparison("typo", "typo-heavy", "recall@5", 40, Estimate(.6, .5, .7, 40),
-        ...                       Estimate(.51, .4, .6, 40), Estimate(-.09, -.15, -.03, 40), .004, .01, "hurts")
-        >>> Verdict("dense+rerank", "dense", c).sentence
-        'dense+rerank hurts typo-heavy queries (vs dense): R@5 −0.090 [−0.150, −0.030], p=0.010 (Holm), n=40'
-    """
-
-    pipeline: str
-    baseline: str
-    comparison: StratumComparison
-
-    @property
-    def sentence(self) -> str:
-        c = self.comparison
-        delta = f"{short_metric(c.metric)} {c.delta.mean:+.3f}".replace("-", "−")
-        ci = "" if math.isnan(c.delta.low) else f" [{c.delta.low:+.3f}, {c.delta.high:+.3f}]".replace("-", "−")
-        return (f"{self.pipeline} {c.verdict} {describe_stratum(c.dimension, c.stratum)} "
-                f"(vs {self.baseline}): {delta}{ci}, p={format_p(c.p_holm)} (Holm), n={c.n}")
-
-
-def short_metric(metric: str) -> str:
-    kind, _, k = metric.partition("@")
-    return {"recall": "R", "ndcg": "nDCG", "mrr": "MRR", "precision": "P"}.get(kind, kind) + f"@{k}"
-
-
-def format_p(p: float) -> str:
-    if p is None or math.isnan(p):
-        return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
-
-
-def describe_stratum(dimension: str, stratum: str) -> str:
-    """Words for a stratum: ``short queries (len ≤4)``, ``typo-heavy queries``, ``all queries``."""
-    if dimension == ALL:
-        return "all queries"
-    if dimension == "length":
-        return f"queries of {stratum.removeprefix('len ')} tokens"
-    if dimension == "typo":
-        return f"{stratum} queries"
-    if dimension == QUERY_SET:
-        return f"the {stratum} query set"
-    return f"queries with {dimension} = {stratum}"
-
-
-@dataclass
 class ComparisonResult:
     """Everything a comparison report shows.
 
@@ -236,13 +182,12 @@ class ComparisonResult:
         comparisons: ``pipeline -> comparisons against the baseline`` (every stratum × compare metric).
         pairwise: ``(treatment, baseline) -> comparisons`` for the recipe's ``also_compare`` pairs.
         models: Resolved reranker models.
-        notes: Findings that need words (fusion vs its components, routing safety).
         cache: Stage-one sharing statistics.
         seconds: Wall time of the phases.
 
     Example:
         >>> result = run_recipe(load_recipe("recipes/demo.yaml"))  # doctest: +SKIP
-        >>> [v.sentence for v in result.verdicts()][:2]            # doctest: +SKIP
+        >>> result.significant()[:2]                              # doctest: +SKIP
     """
 
     recipe: Recipe
@@ -251,7 +196,6 @@ class ComparisonResult:
     results: list[PipelineResult]
     comparisons: dict[str, list[StratumComparison]]
     models: dict[str, dict[str, Any]]
-    notes: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     latency_queries: list[str] = field(default_factory=list)
@@ -274,13 +218,13 @@ class ComparisonResult:
                 return c
         raise KeyError((pipeline, dimension, stratum, metric))
 
-    def verdicts(self) -> list[Verdict]:
-        """Every significant finding, worst harm first within a pipeline."""
+    def significant(self) -> list[tuple[str, StratumComparison]]:
+        """Every ``(pipeline, comparison)`` significant after Holm, worst harm first within a pipeline."""
         out = []
         for name, comps in self.comparisons.items():
             found = [c for c in comps if c.verdict in (HELPS, HURTS)]
             found.sort(key=lambda c: (c.verdict != HURTS, c.metric, c.delta.mean))
-            out.extend(Verdict(name, self.baseline.name, c) for c in found)
+            out.extend((name, c) for c in found)
         return out
 
     def significantly_worse(self, pipeline: str) -> list[StratumComparison]:
@@ -290,12 +234,10 @@ class ComparisonResult:
 
 # ---------------------------------------------------------------------------------------- runner
 def _route_dimensions(spec_dims: list[str] | None, evaluator: StratifiedEvaluator, where: str) -> list[str]:
-    from rerank_fix.evaluate.strata import LabelsFileStratifier
-
     available = {s.dimension: s for s in evaluator.stratifiers or []}
     if spec_dims is None:
         return [d for d, s in available.items()
-                if d not in NOT_AT_QUERY_TIME and not isinstance(s, LabelsFileStratifier)]
+                if d not in NOT_AT_QUERY_TIME and getattr(s, "at_query_time", True)]
     for d in spec_dims:
         if d not in available:
             raise ConfigError(f"{where}.dimensions: no stratifier dimension {d!r} (available: "
@@ -305,7 +247,8 @@ def _route_dimensions(spec_dims: list[str] | None, evaluator: StratifiedEvaluato
 
 def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None, show_progress: bool = True,
                embedding_cache: str | Path | None = None, model_cache: str | Path | None = None,
-               only: list[str] | None = None, score_cache: str | Path | bool | None = None) -> ComparisonResult:
+               only: list[str] | None = None, score_cache: str | Path | bool | None = None,
+               eval_set: EvalSet | None = None) -> ComparisonResult:
     """Run every pipeline of ``recipe`` on the same queries and compare each with the baseline.
 
     Args:
@@ -316,21 +259,23 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
         model_cache: Where quick-trained models are kept.
         only: Run just these pipelines (plus the baseline and whatever routed ones need).
         score_cache: Cross-encoder score cache folder (default ``$RERANK_FIX_CACHE/scores``); False: none.
+        eval_set: Already loaded evaluation data (``diagnose`` loads its own); default: the recipe's ``data``.
 
     Example:
         >>> from rerank_fix.pipeline.recipe import load_recipe
         >>> result = run_recipe(load_recipe("recipes/demo.yaml"))  # doctest: +SKIP
-        >>> [v.sentence for v in result.verdicts()][:1]            # doctest: +SKIP
+        >>> result.significant()[:1]                              # doctest: +SKIP
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     pipelines = _select(recipe, only)
-    anywhere = {s.model for p in recipe.pipelines for s in p.stages if isinstance(s, RerankStage)}
+    anywhere = {s.model for p in recipe.pipelines for s in p.stages if s.role == "rerank"}
     for alias in model_overrides or {}:
         if alias not in anywhere:
             raise ConfigError(f"--model {alias}=...: no rerank stage uses a model named {alias!r} "
                               f"(used: {', '.join(sorted(anywhere)) or 'none'})")
-    eval_set = load_data(recipe.data, recipe, recipe.seed)
+    eval_set = eval_set if eval_set is not None else load_data(recipe.data, recipe, recipe.seed)
+    eval_set = _restrict(eval_set, pipelines, recipe)
     timings["load_data"] = time.perf_counter() - started
     logger.info("evaluating %d pipelines on %s", len(pipelines), eval_set)
 
@@ -341,7 +286,7 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     timings["stratify"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    used = {s.model for p in pipelines for s in p.stages if isinstance(s, RerankStage)}
+    used = {s.model for p in pipelines for s in p.stages if s.role == "rerank"}
     trimmed = recipe.model_copy(update={"pipelines": pipelines})
     models = resolve_models(trimmed, eval_set, {k: v for k, v in (model_overrides or {}).items() if k in used},
                             show_progress, model_cache) if used else {}
@@ -353,17 +298,19 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     first_stages = []
     for p in pipelines:
         first = p.first_stage
-        if isinstance(first, RRFStage):
-            first_stages.extend(first.retrievers)
-        elif first is not None:
-            first_stages.append(first)
+        if first is not None:
+            first_stages.extend(first.components())
     workspace.prepare(first_stages)
     timings["index"] = time.perf_counter() - t
 
     qids = list(eval_set.qrels)
     groups = query_groups(eval_set)
-    folds = make_folds(qids, recipe.folds, recipe.seed, groups)
-    tuning = TuningContext(eval_set.qrels, folds, recipe.folds, recipe.seed, groups)
+    # Folds are needed only by tuned and routed pipelines: too few queries for them is an error only there.
+    try:
+        folds, no_folds = make_folds(qids, recipe.folds, recipe.seed, groups), None
+    except ConfigError as exc:
+        folds, no_folds = [], exc
+    tuning = TuningContext(eval_set.qrels, folds, recipe.folds, recipe.seed, groups, no_folds)
     sample_ids = latency_sample(qids, recipe.latency.sample, recipe.seed)
     sample = {q: eval_set.queries[q] for q in sample_ids}
     model_paths = {name: m["path"] for name, m in models.items()}
@@ -412,9 +359,27 @@ def run_recipe(recipe: Recipe, model_overrides: Mapping[str, str] | None = None,
     result = ComparisonResult(recipe, eval_set, evaluator, ordered, comparisons, models,
                               cache=workspace.stats.as_dict(), seconds=timings, latency_queries=sample_ids,
                               folds=folds, pairwise=pairwise)
-    result.notes = fusion_notes(result) + routing_notes(result)
     timings["total"] = time.perf_counter() - started
     return result
+
+
+def _restrict(eval_set: EvalSet, pipelines: list[PipelineSpec], recipe: Recipe) -> EvalSet:
+    """Limit evaluation to the queries every restricting stage allows (``run: {only_covered: true}``)."""
+    keep: set[str] | None = None
+    for p in pipelines:
+        for stage in p.stages:
+            for part in [stage, *stage.components()]:
+                allowed = part.restrict_queries(recipe)
+                if allowed is not None:
+                    keep = allowed if keep is None else keep & allowed
+    if keep is None:
+        return eval_set
+    kept = [q for q in eval_set.qrels if q in keep]
+    if not kept:
+        raise ConfigError("only_covered: the run files cover none of the judged queries; check the query ids "
+                          "(they must match the qrels) or drop --only-covered")
+    logger.info("scoring only the %d of %d judged queries the run files cover", len(kept), len(eval_set.qrels))
+    return eval_set.subset(kept, name=f"{eval_set.name} (the {len(kept)} queries the run files cover)")
 
 
 def _select(recipe: Recipe, only: list[str] | None) -> list[PipelineSpec]:
@@ -460,8 +425,8 @@ def _run_routed(p: PipelineSpec, recipe: Recipe, results: Mapping[str, PipelineR
         labels = {d: evaluator.assignments[d] for d in dims}
         configs = {d: stratifier_config(stratifiers[d]) for d in dims}
         n_folds = route.folds or recipe.folds
-        route_folds = folds if n_folds == len(folds) else make_folds(
-            [q for f in folds for q in f], n_folds, recipe.seed, query_groups(eval_set))
+        route_folds = folds if folds and n_folds == len(folds) else make_folds(
+            list(eval_set.qrels), n_folds, recipe.seed, query_groups(eval_set))
         outcome = cross_validated_routing(scores, labels, configs, route_folds, options, metric,
                                           route.alpha or recipe.alpha, route.min_stratum_size, seed=recipe.seed)
         honesty = f"policy chosen on {len(route_folds) - 1} folds, scored on the held-out fold ({len(route_folds)}-fold CV)"
@@ -487,77 +452,3 @@ def _run_routed(p: PipelineSpec, recipe: Recipe, results: Mapping[str, PipelineR
     info = {"routing": outcome.as_dict(), "honesty": honesty, "options": options,
             "stages": [s.as_dict() for s in stages]}
     return PipelineResult(p, run, evaluator.evaluate(run), stages, latency, info, outcome)
-
-
-# ------------------------------------------------------------------------------------------- notes
-def _single_retriever_pipelines(result: ComparisonResult) -> dict[str, str]:
-    """``retriever config json -> name`` of pipelines that are just that retriever."""
-    from rerank_fix.pipeline.recipe import stage_key
-
-    out = {}
-    for r in result.results:
-        spec = r.spec
-        if not spec.routed and len(spec.stages) == 1 and spec.stages[0].stage in ("dense", "bm25"):
-            out.setdefault(stage_key(spec.stages[0]), r.name)
-    return out
-
-
-def fusion_notes(result: ComparisonResult) -> list[str]:
-    """Say plainly when a fusion is worse than its best component alone (e.g. RRF with a weak BM25 on code)."""
-    from rerank_fix.pipeline.recipe import stage_key
-
-    singles = _single_retriever_pipelines(result)
-    metric = result.recipe.compare_metrics[0]
-    notes = []
-    for r in result.results:
-        spec = r.spec
-        if spec.routed or len(spec.stages) != 1 or not isinstance(spec.stages[0], RRFStage):
-            continue
-        stage = spec.stages[0]
-        components = [singles.get(stage_key(c)) for c in stage.retrievers]
-        if not all(components):
-            continue
-        fused = r.evaluation.per_query[metric]
-        comps = {c: result.result(c).evaluation.per_query[metric] for c in components}  # type: ignore[index]
-        best = max(comps, key=lambda c: sum(comps[c].values()))
-        qids = list(fused)
-
-        def mean(values: Mapping[str, float], qids: list[str] = qids) -> float:
-            return sum(values[q] for q in qids) / len(qids)
-
-        delta = mean(fused) - mean(comps[best])
-        p = paired_test([fused[q] for q in qids], [comps[best][q] for q in qids])
-        parts = ", ".join(f"{c} {mean(v):.3f}" for c, v in comps.items())
-        how = "weighted RRF" if stage.weights is not None else "plain RRF"
-        if stage.tuned:
-            how += ", weights and k tuned by cross-validation"
-        if p < result.recipe.alpha and delta < 0:
-            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f}, significantly WORSE than "
-                         f"its best component alone ({best} {mean(comps[best]):.3f}; Δ {delta:+.3f}, p={format_p(p)}). "
-                         f"Components: {parts}. Fusing with equal say lets the weaker retriever drag the ranking down.")
-        elif p < result.recipe.alpha:
-            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f}, significantly better than "
-                         f"its best component ({best} {mean(comps[best]):.3f}; Δ {delta:+.3f}, p={format_p(p)}).")
-        else:
-            notes.append(f"{r.name} ({how}) scores {short_metric(metric)} {mean(fused):.3f} vs its best component "
-                         f"{best} {mean(comps[best]):.3f} (Δ {delta:+.3f}, p={format_p(p)}: no detectable difference).")
-    return notes
-
-
-def routing_notes(result: ComparisonResult) -> list[str]:
-    notes = []
-    for r in result.results:
-        if r.routing is None:
-            continue
-        worse = result.significantly_worse(r.name)
-        policy = r.routing.deploy
-        if worse:
-            where = "; ".join(f"{describe_stratum(c.dimension, c.stratum)} {short_metric(c.metric)} "
-                              f"{c.delta.mean:+.3f} (p={format_p(c.p_holm)})" for c in worse)
-            notes.append(f"{r.name}: significantly worse than {result.baseline.name} in {len(worse)} stratum/metric "
-                         f"pair(s): {where}.")
-        else:
-            notes.append(f"{r.name}: not significantly worse than {result.baseline.name} in any stratum "
-                         f"({', '.join(short_metric(m) for m in result.recipe.compare_metrics)}, Holm, "
-                         f"alpha={result.recipe.alpha}). Deployable policy: {policy.describe()}.")
-    return notes

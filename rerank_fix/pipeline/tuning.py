@@ -14,7 +14,7 @@ from typing import Any, Callable, Mapping, Sequence
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.metrics import per_query
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 
 def make_folds(query_ids: Sequence[str], n_folds: int, seed: int = 0,

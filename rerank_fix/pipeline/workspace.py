@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 import numpy as np
 
-from rerank_fix.data.types import Document
-from rerank_fix.pipeline.recipe import BM25Stage, DenseStage, RerankStage, stage_key
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.types import Document
+from rerank_fix.pipeline.recipe import RerankStage, stage_key
+from rerank_fix.pipeline.stage import StageSpec
+from rerank_fix.core.run import Run
 
 from rerank_fix.rerank.base import Reranker
 
@@ -38,7 +39,7 @@ def texts_key(queries: Mapping[str, str]) -> str:
     return hashlib.blake2b(blob.encode("utf-8"), digest_size=12).hexdigest()
 
 
-def retriever_key(cfg: DenseStage | BM25Stage) -> str:
+def retriever_key(cfg: StageSpec) -> str:
     """The index identity: ``top_k`` changes the search, not the index."""
     return json.dumps(cfg.model_dump(mode="json", exclude={"top_k"}), sort_keys=True)
 
@@ -166,18 +167,7 @@ class Workspace:
         self._index_locks: dict[str, threading.Lock] = {}
 
     # ------------------------------------------------------------------ retrievers
-    def _build(self, cfg: DenseStage | BM25Stage) -> Retriever:
-        if isinstance(cfg, DenseStage):
-            from rerank_fix.retrieve.dense import DenseRetriever
-
-            return DenseRetriever(cfg.model, batch_size=cfg.batch_size, cache_dir=self.embedding_cache,
-                                  query_prefix=cfg.query_prefix, doc_prefix=cfg.doc_prefix,
-                                  show_progress=self.show_progress)
-        from rerank_fix.retrieve.bm25 import BM25Retriever
-
-        return BM25Retriever(k1=cfg.k1, b=cfg.b, engine=cfg.engine, stem=cfg.stem)
-
-    def retriever(self, cfg: DenseStage | BM25Stage) -> Retriever:
+    def retriever(self, cfg: StageSpec) -> Retriever:
         """The indexed retriever for ``cfg``; built and indexed on first use, once."""
         key = retriever_key(cfg)
         with self._lock:
@@ -185,7 +175,7 @@ class Workspace:
         with lock:
             if key not in self._retrievers:
                 start = time.perf_counter()
-                retriever = self._build(cfg)
+                retriever = cfg.build(self.embedding_cache, self.show_progress)
                 logger.info("indexing %d documents for %s", len(self.corpus), cfg.stage)
                 retriever.index(self.corpus)
                 self.stats.index_seconds[f"{cfg.stage}:{key[:40]}"] = time.perf_counter() - start
@@ -193,7 +183,7 @@ class Workspace:
                 self._retrievers[key] = retriever
         return self._retrievers[key]
 
-    def prepare(self, cfgs: Sequence[DenseStage | BM25Stage]) -> None:
+    def prepare(self, cfgs: Sequence[StageSpec]) -> None:
         """Index every distinct retriever, in parallel threads (BM25 and dense both release the GIL)."""
         unique = {retriever_key(c): c for c in cfgs}
         todo = [c for k, c in unique.items() if k not in self._retrievers]
@@ -204,11 +194,11 @@ class Workspace:
         with ThreadPoolExecutor(max_workers=len(todo)) as pool:
             list(pool.map(self.retriever, todo))
 
-    def search(self, cfg: DenseStage | BM25Stage, queries: Mapping[str, str]) -> Run:
+    def search(self, cfg: StageSpec, queries: Mapping[str, str]) -> Run:
         """Stage-one run of ``cfg`` for ``queries`` (top ``cfg.top_k``), computed once per config and texts."""
         return self.search_timed(cfg, queries)[0]
 
-    def search_timed(self, cfg: DenseStage | BM25Stage, queries: Mapping[str, str]) -> tuple[Run, float, bool]:
+    def search_timed(self, cfg: StageSpec, queries: Mapping[str, str]) -> tuple[Run, float, bool]:
         """``(run, seconds it took when computed, whether it came from the cache)``."""
         key = (stage_key(cfg), texts_key(queries))
         with self._lock:
@@ -225,7 +215,7 @@ class Workspace:
             self._runs.setdefault(key, (run, seconds))
         return run, seconds, False
 
-    def search_many(self, cfgs: Sequence[DenseStage | BM25Stage],
+    def search_many(self, cfgs: Sequence[StageSpec],
                     queries: Mapping[str, str]) -> list[tuple[Run, float, bool]]:
         """Several retrievers over the same queries, in parallel threads."""
         self.prepare(cfgs)
@@ -234,7 +224,7 @@ class Workspace:
         with ThreadPoolExecutor(max_workers=len(cfgs)) as pool:
             return list(pool.map(lambda c: self.search_timed(c, queries), cfgs))
 
-    def probe_retriever(self, cfg: DenseStage | BM25Stage) -> Retriever:
+    def probe_retriever(self, cfg: StageSpec) -> Retriever:
         """A view of the indexed retriever that never reads the query-embedding cache and shows no bars,
         so timing one query measures what a live query costs."""
         key = "probe:" + retriever_key(cfg)

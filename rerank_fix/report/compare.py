@@ -9,8 +9,10 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rerank_fix.core.jsonio import to_json_value, write_json, write_text
 from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, TOO_SMALL
-from rerank_fix.report.tables import fmt_estimate, fmt_number, markdown_table
+from rerank_fix.report.tables import fmt_estimate, fmt_number, fmt_p, markdown_table
+from rerank_fix.report.wording import notes, short_metric, verdicts
 
 if TYPE_CHECKING:
     from rerank_fix.pipeline.runner import ComparisonResult, PipelineResult
@@ -21,28 +23,13 @@ MARK = {HELPS: "▲", HURTS: "▼"}
 
 
 def _p(p: float) -> str:
-    from rerank_fix.pipeline.runner import format_p
-
-    return format_p(p)
+    return fmt_p(p)
 
 
 def _ms(value: float) -> str:
     if value is None or math.isnan(value):
         return "–"
     return f"{value:.1f}" if value < 100 else f"{value:.0f}"
-
-
-def _clean(value: Any) -> Any:
-    """JSON without NaN (as null) and with plain types."""
-    if isinstance(value, float):
-        return None if math.isnan(value) or math.isinf(value) else value
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_clean(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
 
 
 # ------------------------------------------------------------------------------------------ JSON
@@ -64,7 +51,7 @@ def report_dict(result: "ComparisonResult", files: dict[str, Any] | None = None)
     # "treatment" / "baseline" are the two estimates (StratumComparison.as_dict); the names go in "pipeline" / "versus".
     comparisons = [{**c.as_dict(), "pipeline": name, "versus": baseline}
                    for name, comps in result.comparisons.items() for c in comps]
-    return _clean({
+    return to_json_value({
         "recipe": recipe.model_dump(mode="json"),
         "recipe_file": recipe.source_path,
         "eval_set": {"name": result.eval_set.name, "queries": len(result.eval_set.qrels),
@@ -82,8 +69,8 @@ def report_dict(result: "ComparisonResult", files: dict[str, Any] | None = None)
         "comparisons": comparisons,
         "pairwise": [{**c.as_dict(), "pipeline": a, "versus": b}
                      for (a, b), comps in result.pairwise.items() for c in comps],
-        "verdicts": [v.sentence for v in result.verdicts()],
-        "notes": result.notes,
+        "verdicts": [v.sentence for v in verdicts(result)],
+        "notes": notes(result),
         "latency_queries": len(result.latency_queries),
         "cv_folds": [len(f) for f in result.folds],
         "cache": result.cache,
@@ -231,7 +218,6 @@ def _pairwise_lines(result: "ComparisonResult") -> list[str]:
     """The recipe's ``also_compare`` pairs: one table per pair, every stratum and compare metric."""
     if not result.pairwise:
         return []
-    from rerank_fix.pipeline.runner import short_metric
 
     lines = ["## Other paired comparisons", "",
              "Pairs named in the recipe's `also_compare`; p-values Holm-adjusted across the strata of each metric.", ""]
@@ -336,10 +322,10 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
     if "headline" in plots:
         lines += [f"![overall scores]({plots['headline']})", ""]
     lines += ["## Findings", ""]
-    verdicts = result.verdicts()
-    if verdicts:
+    found_all = verdicts(result)
+    if found_all:
         by_pipeline: dict[str, list] = {}
-        for v in verdicts:
+        for v in found_all:
             by_pipeline.setdefault(v.pipeline, []).append(v)
         for name, found in by_pipeline.items():
             helps = sum(v.comparison.verdict == HELPS for v in found)
@@ -349,7 +335,7 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
             lines += [f"  - {v.sentence}" for v in found]
     else:
         lines += ["- No pipeline differs significantly from the baseline in any stratum."]
-    lines += [f"- {n}" for n in result.notes]
+    lines += [f"- {n}" for n in notes(result)]
     lines += [""]
     lines += ["## Per stratum", ""]
     dims = list(dict.fromkeys(d for d, _, _ in result.evaluator.groups() if d != ALL))
@@ -400,11 +386,9 @@ def write_comparison_report(result: "ComparisonResult", out_dir: str | Path, plo
     if plots:
         files["plots"] = _write_plots(result, out / "plots")
     md = render_markdown(result, files)
-    (out / "report.md").write_text(md, encoding="utf-8")
-    data = report_dict(result, files)
-    (out / "report.json").write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    html = markdown_to_html(md, base_dir=out, title=f"{result.recipe.name}: {result.eval_set.name}")
-    (out / "report.html").write_text(html, encoding="utf-8")
+    write_text(out / "report.md", md)
+    write_json(out / "report.json", report_dict(result, files))
+    write_text(out / "report.html", markdown_to_html(md, base_dir=out, title=f"{result.recipe.name}: {result.eval_set.name}"))
     return {"md": out / "report.md", "html": out / "report.html", "json": out / "report.json", "dir": out}
 
 
@@ -442,10 +426,10 @@ def print_summary(result: "ComparisonResult", console: Any = None, report_path: 
     by_set = query_set_rows(result, with_ci=False)
     if by_set is not None:
         console.print(rich_table("per query set", *by_set))
-    for v in result.verdicts():
+    for v in verdicts(result):
         style = "green" if v.comparison.verdict == HELPS else "red"
         console.print(Text("• " + v.sentence, style=style))
-    for n in result.notes:
+    for n in notes(result):
         console.print(Text("• " + n))
     if report_path is not None:
         console.print(Text(f"report: {report_path}", style="bold"))

@@ -28,9 +28,15 @@ def fmt_compact(est: Estimate, digits: int = 3) -> str:
 
 
 def fmt_p(p: float) -> str:
+    """The one p-value format of every report: three decimals below 0.1, two above, ``<0.001`` at the bottom.
+
+    Example:
+        >>> [fmt_p(p) for p in (0.0004, 0.0123, 0.25, float("nan"))]
+        ['<0.001', '0.012', '0.25', '–']
+    """
     if p is None or math.isnan(p):
         return "–"
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+    return "<0.001" if p < 0.001 else f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:

@@ -6,9 +6,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.registry import Registry
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 #: Scorer backends by name (``torch``; ONNX, OpenVINO and HTTP backends register themselves the same way).
 #: One file per backend under ``rerank_fix/rerank/``, each a :class:`Reranker` subclass decorated with

@@ -1,14 +1,20 @@
 """Stage one: BM25 and dense retrievers that both return a :class:`Run`."""
 from __future__ import annotations
 
+from rerank_fix.core.run import Run
 from rerank_fix.retrieve.base import Retriever
-from rerank_fix.retrieve.run import Run
 
 __all__ = ["Retriever", "Run", "make_retriever"]
 
 
 def make_retriever(kind: str, **options) -> Retriever:
-    """Build a stage-one retriever by name: ``"dense"`` or ``"bm25"``."""
+    """Build a stage-one retriever by name: ``"dense"`` or ``"bm25"``; the one place retrievers are built
+    (recipe stages, ``diagnose``, the workspace and the hard-negative miner all come here).
+
+    Example:
+        >>> make_retriever("bm25", k1=1.2).k1
+        1.2
+    """
     if kind == "dense":
         from rerank_fix.retrieve.dense import DenseRetriever
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Mapping
 
-from rerank_fix.data.types import Document
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.types import Document
+from rerank_fix.core.run import Run
 
 
 class Retriever(ABC):

@@ -10,10 +10,10 @@ from typing import Mapping
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.errors import ConfigError
 from rerank_fix.retrieve.base import Retriever
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 from rerank_fix.retrieve.tokenize import tokenize
 
 logger = logging.getLogger("rerank_fix.retrieve")
@@ -36,7 +36,7 @@ class BM25Retriever(Retriever):
             SciFact); the defaults score higher (0.689).
 
     Example:
-        >>> from rerank_fix.data.types import Document
+        >>> from rerank_fix.core.types import Document
         >>> bm25 = BM25Retriever()
         >>> bm25.index({"d1": Document("d1", text="refund policy for annual plans"),
         ...             "d2": Document("d2", text="rotate an api key")})
@@ -77,7 +77,13 @@ class BM25Retriever(Retriever):
             self._model = bm25s.BM25(k1=self.k1, b=self.b, method=self.method)
             self._model.index(corpus_tokens, show_progress=self.show_progress)
         else:
-            from rank_bm25 import BM25Okapi
+            try:
+                from rank_bm25 import BM25Okapi
+            except ImportError:
+                from rerank_fix.errors import ConfigError
+
+                raise ConfigError("engine rank_bm25 needs the rank-bm25 package: pip install 'rerank-fix[rank-bm25]' "
+                                  "(or use the default engine bm25s)") from None
 
             # rank-bm25 divides by zero on an empty document; one placeholder token keeps it finite
             # and matches nothing a query can contain.

@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.retrieve.base import Retriever
 from rerank_fix.retrieve.cache import EmbeddingCache, default_cache_dir
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer

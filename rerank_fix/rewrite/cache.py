@@ -4,11 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from rerank_fix.core.jsonio import write_json
 from rerank_fix.rewrite.types import Message
 
 logger = logging.getLogger("rerank_fix.rewrite")
@@ -85,11 +84,7 @@ class DiskCache:
     def put(self, key: str, content: str) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"content": content}, handle, ensure_ascii=False)
-            os.replace(tmp, path)
+            write_json(path, {"content": content}, indent=None)
         except OSError as exc:
             # A read-only or full disk must not turn a good answer into a failure.
             logger.warning("could not write rewrite cache entry under %s: %s", self.root, exc)

@@ -221,36 +221,29 @@ class RewriteConfig(_Strict):
         return self
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    """One line per problem: ``source: field.path: message``."""
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-        msg = err.get("msg", "invalid value")
-        if err.get("type") == "extra_forbidden":
-            msg = "unknown field; check the spelling (see configs/rewrite/default.yaml for every field)"
-        elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        given = err.get("input")
-        if err.get("type") not in ("extra_forbidden", "missing") and not isinstance(given, (dict, list)):
-            msg += f" (got {given!r})"
-        lines.append(f"{source}: {where}: {msg}")
-    return "\n".join(lines)
+def format_validation_error(exc: ValidationError, source: str, text: str | None = None,
+                            prefix: tuple[Any, ...] = ()) -> str:
+    """Every problem as ``file:line: field: message`` (the project's one config-error formatter)."""
+    from rerank_fix.config_io import format_validation_error as format_error
+
+    return format_error(exc, source, "rewrite config", text, "configs/rewrite/default.yaml", prefix)
 
 
-def rewrite_config_from_dict(data: dict[str, Any] | None, source: str = "rewrite config") -> RewriteConfig:
+def rewrite_config_from_dict(data: dict[str, Any] | None, source: str = "rewrite config",
+                             text: str | None = None) -> RewriteConfig:
     """Validate a plain dict (e.g. parsed YAML) into a :class:`RewriteConfig`, raising ConfigError."""
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
     # A config may nest everything under "rewrite:" so it can share a file with other stages.
+    prefix: tuple[Any, ...] = ()
     if set(data) == {"rewrite"} and isinstance(data["rewrite"], dict):
-        data = data["rewrite"]
+        data, prefix = data["rewrite"], ("rewrite",)
     try:
         return RewriteConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise ConfigError(format_validation_error(exc, source, text, prefix)) from None
 
 
 def load_rewrite_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RewriteConfig:
@@ -258,10 +251,11 @@ def load_rewrite_config(path: str | Path, overrides: dict[str, Any] | None = Non
     from rerank_fix.config_io import deep_merge, read_yaml
 
     path = Path(path)
-    data, _ = read_yaml(path, "rewrite config")
-    if data is not None and isinstance(data, dict) and set(data) == {"rewrite"}:
-        data = data["rewrite"]
+    data, text = read_yaml(path, "rewrite config")
     data = {} if data is None else data
     # A non-mapping file is passed on as it is, so validation can say what shape was expected.
-    merged = deep_merge(data, overrides or {}) if isinstance(data, dict) else data
-    return rewrite_config_from_dict(merged, str(path))
+    if isinstance(data, dict) and set(data) == {"rewrite"} and isinstance(data["rewrite"], dict):
+        merged = {"rewrite": deep_merge(data["rewrite"], overrides or {})}
+    else:
+        merged = deep_merge(data, overrides or {}) if isinstance(data, dict) else data
+    return rewrite_config_from_dict(merged, str(path), text)

@@ -77,7 +77,7 @@ def build_gate(config: RewriteConfig, vocabulary: Vocabulary | None = None) -> G
             raise ConfigError("gate.oov_typo needs the corpus vocabulary; pass vocabulary= (or a corpus)")
         known: frozenset[str] = frozenset(config.spell.protected_words)
         if config.spell.english_known_words:
-            from rerank_fix.rewrite.spell import english_words
+            from rerank_fix.core.text import english_words
 
             known |= english_words(config.spell.english_min_count)
         gates.append(OOVTypoGate(vocabulary, min_oov=g.min_oov, min_word_len=config.spell.min_word_len,

@@ -1,6 +1,6 @@
 """Gates: which queries get rewritten. A gate is any ``should_rewrite(query) -> bool`` callable.
 
-Gates receive the :class:`~rerank_fix.data.types.Query` (so they can read ids and metadata, like the
+Gates receive the :class:`~rerank_fix.core.types.Query` (so they can read ids and metadata, like the
 evaluator's stratifiers do); the built-in ones also accept a plain string.
 """
 from __future__ import annotations
@@ -83,7 +83,7 @@ class SelectedIdsGate:
     """Rewrite only the given query ids (e.g. a stratum chosen by the evaluator).
 
     Example:
-        >>> from rerank_fix.data.types import Query
+        >>> from rerank_fix.core.types import Query
         >>> SelectedIdsGate({"q1"})(Query("q1", "text")), SelectedIdsGate({"q1"})(Query("q2", "text"))
         (True, False)
     """
@@ -148,7 +148,7 @@ class StratumGate:
         labels: Stratum labels to rewrite.
 
     Example:
-        >>> from rerank_fix.data.types import Query
+        >>> from rerank_fix.core.types import Query
         >>> from rerank_fix.evaluate.strata import QueryLengthStratifier
         >>> gate = StratumGate(QueryLengthStratifier((4, 9)), {"len ≤4"})
         >>> gate(Query("q1", "do golddish grow")), gate(Query("q2", "why did the us voluntarily enter ww1"))
@@ -163,7 +163,7 @@ class StratumGate:
 
     def __call__(self, query: Any) -> bool:
         if isinstance(query, str):
-            from rerank_fix.data.types import Query
+            from rerank_fix.core.types import Query
 
             query = Query("_", query, {})
         return self.stratifier.assign({query.query_id: query}).get(query.query_id) in self.labels

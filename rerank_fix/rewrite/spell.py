@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from rerank_fix.core.text import english_words
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.types import BackendOutput
 from rerank_fix.rewrite.vocab import Vocabulary, word_spans
@@ -78,23 +78,6 @@ class SpellSettings:
             raise ConfigError("spell.english_min_count and spell.english_context_min_pairs must be at least 1")
         if self.rare_word_ratio <= 1:
             raise ConfigError(f"spell.rare_word_ratio must be above 1, got {self.rare_word_ratio}")
-
-
-@lru_cache(maxsize=4)
-def english_words(min_count: int = 1) -> frozenset[str]:
-    """English words from symspellpy's frequency list (82,765 words with web-corpus counts), at least
-    ``min_count`` frequent."""
-    from importlib.resources import files
-
-    words = set()
-    resource = files("symspellpy").joinpath("frequency_dictionary_en_82_765.txt")
-    with resource.open("r", encoding="utf-8") as handle:
-        for line in handle:
-            parts = line.split()
-            if len(parts) == 2 and parts[1].isdigit() and int(parts[1]) >= min_count:
-                words.add(parts[0].lower())
-    return frozenset(words)
-
 
 @dataclass(frozen=True)
 class Correction:

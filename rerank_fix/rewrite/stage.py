@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Collection, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
-from rerank_fix.data.types import Query
+from rerank_fix.core.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.clients import ChatClient
 from rerank_fix.rewrite.config import DEFAULT_DOMAIN_HINT, PromptConfig, RewriteConfig, ValidationConfig

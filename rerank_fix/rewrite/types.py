@@ -5,6 +5,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
+from rerank_fix.core.text import percentile
+
 #: One chat message, OpenAI style: ``{"role": "system" | "user" | "assistant", "content": "..."}``.
 Message = Mapping[str, str]
 
@@ -94,17 +96,6 @@ class RewriteResult:
             "candidate": self.candidate,
             "cached": self.cached,
         }
-
-
-def percentile(values: Sequence[float], q: float) -> float:
-    """Linear-interpolated percentile (numpy's default method) without importing numpy; NaN when empty."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q / 100.0
-    lo = math.floor(pos)
-    hi = math.ceil(pos)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from rank_bm25 import BM25Okapi
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.evaluate.metrics import mean_scores, per_query
 from rerank_fix.retrieve.bm25 import BM25Retriever
 from rerank_fix.retrieve.tokenize import tokenize

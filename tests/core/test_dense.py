@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rerank_fix.data.types import Document
+from rerank_fix.core.types import Document
 from rerank_fix.retrieve.dense import DenseRetriever, top_k_cosine
 
 DOCS = {

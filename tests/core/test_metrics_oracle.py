@@ -6,7 +6,7 @@ import random
 import pytest
 
 from rerank_fix.evaluate.metrics import per_query
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 pytrec_eval = pytest.importorskip("pytrec_eval")
 

@@ -5,7 +5,7 @@ import pytest
 
 from rerank_fix.errors import DataError
 from rerank_fix.evaluate.stats import bootstrap_ci, holm, paired_test
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 
 def test_trec_round_trip(tmp_path):

@@ -4,10 +4,10 @@ import json
 
 import pytest
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.evaluate.evaluator import HELPS, HURTS, NO_EFFECT, TOO_SMALL, StratifiedEvaluator
 from rerank_fix.evaluate.strata import MetadataStratifier, QueryLengthStratifier, TypoStratifier
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 from tests.conftest import shared_set
 
 

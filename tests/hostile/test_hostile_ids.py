@@ -66,7 +66,7 @@ NASTY_BUT_LEGAL = ["d1", "Q0", "007", "7", "#comment", "'quoted'", '"dq"', "a;b"
 
 
 def test_run_files_round_trip_nasty_ids(tmp_path):
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
     scores = {qid: {doc: float(i) + 0.125 for i, doc in enumerate(NASTY_BUT_LEGAL)} for qid in ["q1", "ü q"[2:], "🙂"]}
     run = Run.from_scores("my run\twith\nodd name", scores)
@@ -80,7 +80,7 @@ def test_run_files_round_trip_nasty_ids(tmp_path):
 @pytest.mark.parametrize("doc_id", ["d1\nq1 Q0 forged 1 99.0 run", "d 1", "d\t1", "d\u20281", ""])
 def test_the_trec_writer_refuses_an_id_that_would_forge_a_line(doc_id, tmp_path):
     from rerank_fix.errors import DataError
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
     run = Run.from_scores("r", {"q1": {"d0": 2.0, doc_id: 1.0}})
     with pytest.raises(DataError, match="document id"):
@@ -89,7 +89,7 @@ def test_the_trec_writer_refuses_an_id_that_would_forge_a_line(doc_id, tmp_path)
 
 
 def test_diagnose_runs_read_back_with_the_corpus_ids(tmp_path, capsys):
-    from rerank_fix.retrieve.run import Run
+    from rerank_fix.core.run import Run
 
     ids = ["ünï-1", "汉字", "#2", "'q'", "Q0"]
     corpus = [{"_id": i, "text": f"refund annual plan number {n}"} for n, i in enumerate(ids)]

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rerank_fix.data.types import Document, EvalSet, Query
+from rerank_fix.core.types import Document, EvalSet, Query
 from rerank_fix.errors import ConfigError, DataError
 from rerank_fix.mine.config import MineConfig, build_config, parse_range
 from rerank_fix.mine.miner import HardNegativeMiner

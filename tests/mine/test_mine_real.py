@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from rerank_fix.data.types import EvalSet
+from rerank_fix.core.types import EvalSet
 from rerank_fix.mine.config import MineConfig
 from rerank_fix.mine.miner import HardNegativeMiner
 from tests.conftest import shared_set

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from rerank_fix.data.types import EvalSet
+from rerank_fix.core.types import EvalSet
 from rerank_fix.mine.config import MineConfig
 from rerank_fix.mine.miner import HardNegativeMiner
 from rerank_fix.mine.teacher import TeacherScorer, teacher_rejects, to_probability

@@ -12,7 +12,7 @@ from rerank_fix.pipeline.recipe import load_recipe
 from rerank_fix.pipeline.routing import RoutingPolicy
 from rerank_fix.pipeline.runner import run_recipe
 from rerank_fix.report.compare import write_comparison_report
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 RECIPE = """
 name: tiny

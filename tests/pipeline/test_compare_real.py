@@ -14,6 +14,7 @@ import pytest
 from rerank_fix.evaluate.evaluator import ALL, HURTS
 from rerank_fix.pipeline.recipe import load_recipe
 from rerank_fix.pipeline.runner import run_recipe
+from rerank_fix.report.wording import notes
 from tests.conftest import shared_set
 
 pytestmark = pytest.mark.real
@@ -35,7 +36,7 @@ def test_cosqa_plain_rrf_hurts_and_weighted_rrf_recovers():
     weighted = result.comparison("weighted-rrf", ALL, ALL, "ndcg@10")
     assert weighted.verdict != HURTS
     assert _mean(result, "weighted-rrf") > _mean(result, "rrf") + 0.05
-    assert any("significantly WORSE than its best component" in n and n.startswith("rrf ") for n in result.notes)
+    assert any("significantly WORSE than its best component" in n and n.startswith("rrf ") for n in notes(result))
 
 
 @pytest.mark.parametrize("name, overrides", [

@@ -9,7 +9,7 @@ from rerank_fix.evaluate.metrics import per_query
 from rerank_fix.fuse.rrf import reciprocal_rank_fusion
 from rerank_fix.pipeline.tuning import cv_tune_rrf, fusion_grid, make_folds
 from rerank_fix.retrieve.bm25 import BM25Retriever
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 
 @pytest.fixture(scope="module")

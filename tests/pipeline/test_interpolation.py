@@ -12,7 +12,7 @@ from rerank_fix.fuse.interpolate import interpolate_scores
 from rerank_fix.pipeline.recipe import load_recipe
 from rerank_fix.pipeline.tuning import cv_tune_interpolation, make_folds
 from rerank_fix.retrieve.bm25 import BM25Retriever
-from rerank_fix.retrieve.run import Run
+from rerank_fix.core.run import Run
 
 DEPTH = 20
 

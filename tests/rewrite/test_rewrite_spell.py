@@ -24,7 +24,7 @@ def test_vocabulary_counts_words_and_pairs(sentences, vocab):
 
 
 def test_vocabulary_from_corpus_matches_from_texts(sentences):
-    from rerank_fix.data.types import Document
+    from rerank_fix.core.types import Document
 
     corpus = {f"d{i}": Document(f"d{i}", "", s) for i, s in enumerate(sentences)}
     assert Vocabulary.from_corpus(corpus).counts == Vocabulary.from_texts(sentences).counts

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from rerank_fix.data.types import Query
+from rerank_fix.core.types import Query
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.strata import QueryLengthStratifier, TypoStratifier
 from rerank_fix.rewrite.clients import CallableClient, load_callable
@@ -63,7 +63,7 @@ def test_fuse_mode_exposes_both_texts(speller):
 
 
 def test_fused_runs_with_the_pipeline_rrf(speller, sentences):
-    from rerank_fix.data.types import Document
+    from rerank_fix.core.types import Document
     from rerank_fix.fuse.rrf import reciprocal_rank_fusion
     from rerank_fix.retrieve.bm25 import BM25Retriever
 
@@ -108,7 +108,7 @@ def test_oov_gate_and_combinators(vocab):
 
 
 def test_evaluator_stratifiers_compose_as_gates(speller, sentences):
-    from rerank_fix.data.types import Document
+    from rerank_fix.core.types import Document
 
     corpus = {f"d{i}": Document(f"d{i}", "", s) for i, s in enumerate(sentences)}
     typo_strata = TypoStratifier.from_corpus(corpus, min_share=0.2, min_term_frequency=1)
@@ -193,7 +193,7 @@ def test_backend_that_raises_loses_nothing():
 
 
 def test_build_rewriter_from_config(sentences):
-    from rerank_fix.data.types import Document
+    from rerank_fix.core.types import Document
 
     corpus = {f"d{i}": Document(f"d{i}", "", s) for i, s in enumerate(sentences)}
     rewriter = build_rewriter(RewriteConfig(), corpus=corpus)

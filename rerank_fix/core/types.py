@@ -4,6 +4,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+#: Graded relevance judgements, ``query_id -> {doc_id: grade}``.
+Qrels = dict[str, dict[str, int]]
+
 
 @dataclass(frozen=True)
 class Document:
@@ -58,7 +61,7 @@ class EvalSet:
     name: str
     corpus: dict[str, Document]
     queries: dict[str, Query]
-    qrels: dict[str, dict[str, int]]
+    qrels: Qrels
 
     @property
     def query_texts(self) -> dict[str, str]:

@@ -19,13 +19,15 @@ def demo_recipe_path() -> Path:
     raise ConfigError("recipes/demo.yaml not found: run the demo from a checkout of the rerank-fix repository")
 
 
-def run_demo(out_dir: str | Path, show_progress: bool = True, print_terminal_summary: bool = True) -> Path:
+def run_demo(out_dir: str | Path, show_progress: bool = True, print_terminal_summary: bool = True,
+             max_queries: int | None = None) -> Path:
     """Quick-train the demo reranker (once; cached), run ``recipes/demo.yaml`` and write its report.
 
     Args:
         out_dir: Report folder.
         show_progress: Progress bars.
         print_terminal_summary: Print the headline table and findings.
+        max_queries: Evaluate (and quick-train on) a seeded sample of this many queries: a quick look.
 
     Returns:
         The path of ``report.md``.
@@ -39,7 +41,10 @@ def run_demo(out_dir: str | Path, show_progress: bool = True, print_terminal_sum
     from rerank_fix.pipeline.runner import run_recipe
     from rerank_fix.report.compare import print_summary, write_comparison_report
 
-    recipe = load_recipe(demo_recipe_path())
+    overrides = {} if max_queries is None else {
+        "data.max_queries": max_queries, "latency.sample": min(3, max_queries),
+        "models.minilm-quick.quick_train.max_queries": max_queries}
+    recipe = load_recipe(demo_recipe_path(), overrides)
     result = run_recipe(recipe, show_progress=show_progress)
     paths = write_comparison_report(result, out_dir)
     if print_terminal_summary:

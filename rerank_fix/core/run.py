@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping
 
+from rerank_fix.core.ids import check_id
+from rerank_fix.core.textfile import text_lines
 from rerank_fix.errors import DataError
 
 Ranking = list[tuple[str, float]]
@@ -59,20 +61,17 @@ class Run:
 
     def to_trec(self, path: str | Path) -> Path:
         """Write ``qid Q0 docid rank score tag`` lines, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        from rerank_fix.data.jsonl import check_id
+        from rerank_fix.core.jsonio import atomic_writer
 
+        path = Path(path)
         tag = "".join("_" if c.isspace() or not c.isprintable() else c for c in self.name) or "run"
-        with tmp.open("w", encoding="utf-8") as handle:
+        with atomic_writer(path) as handle:
             for qid, items in self.results.items():
                 # A space, tab or newline in an id would split or forge a line: refuse it rather than write it.
                 check_id(qid, "query", path, None)
                 for rank, (doc_id, score) in enumerate(items, start=1):
                     check_id(doc_id, "document", path, None)
                     handle.write(f"{qid} Q0 {doc_id} {rank} {score!r} {tag}\n")
-        tmp.replace(path)
         return path
 
     @classmethod
@@ -82,9 +81,7 @@ class Run:
             raise DataError(f"{path}: run file not found — check the path")
         results: dict[str, Ranking] = {}
         tag = None
-        from rerank_fix.data.jsonl import _lines
-
-        for line_no, line in _lines(path, "run file"):
+        for line_no, line in text_lines(path, "run file"):
             fields = line.split()
             if not fields:
                 continue
