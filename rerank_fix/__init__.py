@@ -9,7 +9,7 @@ from rerank_fix.errors import ConfigError, DataError, UserInputError
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "DataError", "UserInputError", "__version__", "load_eval_set"]
+__all__ = ["ConfigError", "DataError", "UserInputError", "__version__", "load", "load_eval_set"]
 
 
 def __getattr__(name: str):
@@ -18,4 +18,8 @@ def __getattr__(name: str):
         from rerank_fix.data import load_eval_set
 
         return load_eval_set
+    if name == "load":
+        from rerank_fix.deploy import load
+
+        return load
     raise AttributeError(name)

@@ -153,6 +153,16 @@ class OpenAIConfig(_Strict):
     cache_dir: str | None = ".cache/rewrite"
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name_ok(cls, value: str | None) -> str | None:
+        from rerank_fix.net.secrets import check_env_name
+
+        try:
+            return check_env_name(value, "api_key_env")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("base_url")
     @classmethod
     def _url_ok(cls, value: str) -> str:
@@ -232,7 +242,10 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         elif msg.startswith("Value error, "):
             msg = msg[len("Value error, "):]
         given = err.get("input")
-        if err.get("type") not in ("extra_forbidden", "missing") and not isinstance(given, (dict, list)):
+        # Never echo what was given for a credential field: it may be a pasted key.
+        secret = any("key" in str(p).lower() or "token" in str(p).lower() for p in err.get("loc", ()))
+        if err.get("type") not in ("extra_forbidden", "missing") and not isinstance(given, (dict, list)) \
+                and not secret:
             msg += f" (got {given!r})"
         lines.append(f"{source}: {where}: {msg}")
     return "\n".join(lines)
