@@ -114,7 +114,12 @@ def diagnose(eval_set: EvalSet, config: DiagnoseConfig,
     evaluator = StratifiedEvaluator(eval_set, stratifiers, metrics=metrics,
                                     min_stratum_size=config.min_stratum_size, alpha=config.alpha)
     reranker = None
-    if config.reranker:
+    from rerank_fix.rerank.http_base import build_http_reranker, is_http_reranker, named_http_reranker
+
+    http_spec = named_http_reranker(config.reranker) if config.reranker else None
+    if config.reranker and (is_http_reranker(config.reranker) or http_spec is not None):
+        reranker = build_http_reranker(http_spec if http_spec is not None else config.reranker)
+    elif config.reranker:
         from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
 
         reranker = CrossEncoderReranker(config.reranker, max_length=config.rerank_max_length,

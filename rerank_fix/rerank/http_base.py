@@ -14,10 +14,12 @@ or by a ``models.NAME.http`` block in a recipe / ``configs/models.yaml`` with th
 """
 from __future__ import annotations
 
+import json
 import math
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -152,7 +154,26 @@ class HttpRerankerConfig(BaseModel):
             if key in fields:
                 raise ConfigError(f"reranker URI: {key!r} given twice")
             fields[key] = None if value in ("", "none", "null") and key != "auth_prefix" else value
+        if isinstance(fields.get("extra_body"), str):
+            try:
+                fields["extra_body"] = json.loads(fields["extra_body"])
+            except ValueError:
+                raise ConfigError("reranker URI: extra_body must be a JSON object") from None
         return cls.from_dict(fields, f"reranker URI {parts.scheme}+{api}://{parts.netloc}")
+
+
+    def to_uri(self) -> str:
+        """The URI form (round-trips through :meth:`from_uri`); holds the key's variable name, never a key."""
+        transport, _, rest = self.url.partition("://")
+        params = {}
+        for name in sorted(self.model_fields_set - {"api", "url"}):
+            value = getattr(self, name)
+            if isinstance(value, dict):
+                value = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            elif isinstance(value, bool):
+                value = str(value).lower()
+            params[name] = "" if value is None else value
+        return f"{transport}+{self.api}://{rest}" + (f"?{urlencode(params)}" if params else "")
 
 
 def is_http_reranker(spec: object) -> bool:
@@ -160,6 +181,20 @@ def is_http_reranker(spec: object) -> bool:
     if isinstance(spec, Mapping):
         return "http" in spec
     return isinstance(spec, str) and spec.startswith(tuple(s + "://" for s in URI_SCHEMES))
+
+
+def named_http_reranker(name: str, models_file: str | Path = "configs/models.yaml") -> dict[str, Any] | None:
+    """The ``http:`` block of ``models.<name>`` in the project's ``configs/models.yaml``, if it has one."""
+    path = Path(models_file)
+    if "/" in name or ":" in name or not path.is_file():
+        return None
+    from rerank_fix.config_io import read_yaml
+
+    data, _ = read_yaml(path, "models file")
+    spec = ((data or {}).get("models") or {}).get(name) if isinstance(data, dict) else None
+    if isinstance(spec, dict) and isinstance(spec.get("http"), dict):
+        return spec["http"]
+    return None
 
 
 def build_http_reranker(spec: "str | Mapping[str, Any] | HttpRerankerConfig", name: str = "rerank") -> "HttpReranker":

@@ -29,7 +29,38 @@ def run_server(path: str, host: str = "127.0.0.1", port: int = 8080, backend: st
     app = create_app(deployment, limits, max_batch_pairs=max_batch_pairs, max_wait_ms=max_wait_ms)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False,
                             timeout_graceful_shutdown=graceful_timeout, lifespan="on")
-    server = uvicorn.Server(config)
+    server = _GracefulServer(config)
     described = ", ".join(f"{k}: {v['backend']}" for k, v in deployment.info()["rerankers"].items())
     announce(f"serving {path} ({described}) on http://{host}:{port}  (routes: /rerank, /v1/rerank, /health, /info)")
     server.run()
+    announce("stopped: in-flight requests finished")
+
+
+def _graceful_server_class():
+    import contextlib
+    import signal
+    import threading
+
+    import uvicorn
+
+    class GracefulServer(uvicorn.Server):
+        """uvicorn re-raises SIGINT / SIGTERM after its graceful shutdown, so the process dies of the signal;
+        a command that shut down cleanly should exit 0 instead."""
+
+        @contextlib.contextmanager
+        def capture_signals(self):
+            if threading.current_thread() is not threading.main_thread():
+                yield
+                return
+            original = {sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)}
+            try:
+                yield
+            finally:
+                for sig, handler in original.items():
+                    signal.signal(sig, handler)
+
+    return GracefulServer
+
+
+def _GracefulServer(config):  # noqa: N802 - a class factory, so uvicorn is imported only when serving
+    return _graceful_server_class()(config)
