@@ -37,15 +37,15 @@ def local_model(exported):
 
 @pytest.fixture(scope="session")
 def demo_pairs():
-    """BM25's top 10 for 20 demo queries: realistic (query, candidate) lists."""
+    """BM25's top 8 for 12 demo queries: realistic (query, candidate) lists."""
     from rerank_fix.data import load_eval_set
     from rerank_fix.retrieve.bm25 import BM25Retriever
 
     ds = load_eval_set("demo")
     retriever = BM25Retriever()
     retriever.index(ds.corpus)
-    qids = list(ds.queries)[:20]
-    run = retriever.search({q: ds.query_texts[q] for q in qids}, k=10)
+    qids = list(ds.queries)[:12]
+    run = retriever.search({q: ds.query_texts[q] for q in qids}, k=8)
     return [(ds.query_texts[q], ds.corpus[d].full_text) for q in qids for d, _ in run.results[q]]
 
 

@@ -27,22 +27,24 @@ TOLERANCE = 1e-5
 
 
 # ------------------------------------------------------------------------------------------ parity
-@pytest.mark.parametrize("shape,extra", [("tei", ""), ("tei-raw", "&raw_scores=true"), ("cohere", "&model=minilm")])
-def test_http_client_scores_equal_local_cross_encoder(served, local_model, demo_pairs, shape, extra):
-    api = shape.split("-")[0]
-    reranker = build_http_reranker(f"http+{api}://127.0.0.1:{served.port}?max_documents=7{extra}")
-    assert type(reranker) is SCORERS.get(f"http-{api}")
-    got = reranker.score(demo_pairs)
-    activation = torch.nn.Identity() if shape == "tei-raw" else None
-    want = local_model.predict(demo_pairs, activation_fn=activation, show_progress_bar=False)
-    diff = float(np.abs(got - want).max())
-    print(f"\nserve parity [{shape}]: {len(demo_pairs)} pairs, max |score - local CrossEncoder| = {diff:.3g}")
-    assert diff <= TOLERANCE
-    # Documents were split into requests of at most 7 per query.
+def test_http_client_scores_equal_local_cross_encoder(served, local_model, demo_pairs):
+    """Both route shapes (and TEI's raw logits) against the local CrossEncoder on the same pairs."""
+    want = {"scores": local_model.predict(demo_pairs, show_progress_bar=False),
+            "logits": local_model.predict(demo_pairs, activation_fn=torch.nn.Identity(), show_progress_bar=False)}
     per_query: dict[str, int] = {}
     for query, _ in demo_pairs:
         per_query[query] = per_query.get(query, 0) + 1
-    assert reranker.client.stats["requests"] == sum(-(-n // 7) for n in per_query.values())
+    for shape, extra, reference in [("tei /rerank", "", "scores"), ("tei /rerank raw_scores", "&raw_scores=true", "logits"),
+                                    ("cohere /v1/rerank", "&model=minilm", "scores")]:
+        api = shape.split()[0]
+        reranker = build_http_reranker(f"http+{api}://127.0.0.1:{served.port}?max_documents=4{extra}")
+        assert type(reranker) is SCORERS.get(f"http-{api}")
+        got = reranker.score(demo_pairs)
+        diff = float(np.abs(got - want[reference]).max())
+        print(f"\nserve parity [{shape}]: {len(demo_pairs)} pairs, max |score - local CrossEncoder| = {diff:.3g}")
+        assert diff <= TOLERANCE
+        # Documents were split into requests of at most 4 per query.
+        assert reranker.client.stats["requests"] == sum(-(-n // 4) for n in per_query.values())
 
 
 def test_load_in_python_matches_the_server(exported, local_model, served):
@@ -79,11 +81,15 @@ def test_concurrent_requests_are_batched(served, demo_pairs, local_model):
 
     before = httpx.get(served.url + "/info").json()["batching"]
     reranker = build_http_reranker(HttpRerankerConfig(url=served.url, max_documents=5, max_concurrency=8))
-    got = reranker.score(demo_pairs[:200])
+    got = reranker.score(demo_pairs[:60])
     after = httpx.get(served.url + "/info").json()["batching"]
-    assert after["jobs"] - before["jobs"] == 40
-    assert after["batches"] - before["batches"] < 40  # several requests shared a model call
-    np.testing.assert_allclose(got, local_model.predict(demo_pairs[:200], show_progress_bar=False), atol=TOLERANCE)
+    per_query: dict[str, int] = {}
+    for query, _ in demo_pairs[:60]:
+        per_query[query] = per_query.get(query, 0) + 1
+    requests = sum(-(-n // 5) for n in per_query.values())
+    assert after["jobs"] - before["jobs"] == requests
+    assert after["batches"] - before["batches"] < requests  # several requests shared a model call
+    np.testing.assert_allclose(got, local_model.predict(demo_pairs[:60], show_progress_bar=False), atol=TOLERANCE)
     with ThreadPoolExecutor(4) as pool:  # and the answers go back to the right callers
         answers = list(pool.map(lambda q: httpx.post(served.url + "/rerank", json={"query": q, "texts": [q, "x"]}),
                                 ["one", "two", "three", "four"]))
@@ -260,7 +266,7 @@ def test_recipe_http_model_reranks_like_the_local_model(served, exported, tmp_pa
     recipe_file = tmp_path / "recipe.yaml"
     recipe_file.write_text(f"""
 name: byo-http
-data: {{source: demo, max_queries: 15}}
+data: {{source: demo, max_queries: 8}}
 latency: {{sample: 0}}
 models:
   api:
@@ -271,15 +277,15 @@ pipelines:
   - name: bm25
     stages: [{{bm25: {{top_k: 20}}}}]
   - name: bm25+api
-    stages: [{{bm25: {{top_k: 20}}}}, {{rerank: {{model: api, depth: 10}}}}]
+    stages: [{{bm25: {{top_k: 20}}}}, {{rerank: {{model: api, depth: 8}}}}]
   - name: bm25+local
-    stages: [{{bm25: {{top_k: 20}}}}, {{rerank: {{model: local, depth: 10}}}}]
+    stages: [{{bm25: {{top_k: 20}}}}, {{rerank: {{model: local, depth: 8}}}}]
 """, encoding="utf-8")
     result = run_recipe(load_recipe(recipe_file), show_progress=False, score_cache=False)
     assert result.models["api"]["source"] == "models.api.http"
     assert result.models["api"]["path"].startswith("http+tei://127.0.0.1:")
     api, local = result.result("bm25+api"), result.result("bm25+local")
-    assert api.run.results.keys() == local.run.results.keys() and len(api.run.results) == 15
+    assert api.run.results.keys() == local.run.results.keys() and len(api.run.results) == 8
     for qid in api.run.results:
         assert api.run.ranked_ids(qid) == local.run.ranked_ids(qid)
         np.testing.assert_allclose([s for _, s in api.run.results[qid]], [s for _, s in local.run.results[qid]],
@@ -308,8 +314,19 @@ pipelines:
 
 
 def test_diagnose_cli_with_http_reranker(served, tmp_path, capsys):
+    data = tmp_path / "tiny"
+    (data / "qrels").mkdir(parents=True)
+    topics = ["reset a password", "rotate an api key", "refund an annual plan", "export data to csv",
+              "download past invoices", "enable two factor authentication"]
+    with (data / "corpus.jsonl").open("w") as corpus, (data / "queries.jsonl").open("w") as queries:
+        for i, topic in enumerate(topics):
+            corpus.write(json.dumps({"_id": f"d{i}", "title": topic, "text": f"How to {topic} in a few steps."}) + "\n")
+            corpus.write(json.dumps({"_id": f"n{i}", "title": "", "text": f"Notes that mention {topic}."}) + "\n")
+            queries.write(json.dumps({"_id": f"q{i}", "text": f"how do I {topic}"}) + "\n")
+    (data / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n" +
+                                             "".join(f"q{i}\td{i}\t1\n" for i in range(len(topics))))
     out = tmp_path / "diag"
-    code = main(["diagnose", "--data", "demo", "--retriever", "bm25", "--reranker",
+    code = main(["diagnose", "--data", str(data), "--retriever", "bm25", "--reranker",
                  f"http+tei://127.0.0.1:{served.port}?max_documents=16", "--rerank-depth", "5", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
