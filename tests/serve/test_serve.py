@@ -340,3 +340,21 @@ def test_uri_round_trip():
     assert HttpRerankerConfig.from_uri(config.to_uri()) == config
     with pytest.raises(ConfigError, match="http\\+tei://"):
         HttpRerankerConfig.from_uri("tei://127.0.0.1:8080")
+
+
+def test_export_with_onnx_is_served_on_onnx_runtime(exported, local_model, tmp_path):
+    """An export holding onnx/model.onnx is scored by ONNX Runtime, like the torch model (float noise apart)."""
+    from sentence_transformers import CrossEncoder
+
+    from rerank_fix.export.onnx import ONNX_FILE, export_onnx
+
+    folder = tmp_path / "with-onnx"
+    shutil.copytree(exported, folder)
+    export_onnx(CrossEncoder(str(folder)), folder / ONNX_FILE, exporter="legacy")
+    dep = rerank_fix.load(folder)
+    assert dep.info()["rerankers"]["model"]["backend"] == "onnx"
+    docs = ["To reset your password, open settings.", "Dark mode is a display preference.", "Passwords reset."]
+    ranked = dict(dep.rerank("reset my password", docs))
+    want = local_model.predict([("reset my password", d) for d in docs])
+    np.testing.assert_allclose([ranked[i] for i in range(3)], want, atol=1e-4)
+    assert rerank_fix.load(folder, backend="torch").info()["rerankers"]["model"]["backend"] == "torch"
