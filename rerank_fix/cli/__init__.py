@@ -45,6 +45,10 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(show_path=False, show_time=False, markup=False)], force=True)
     logging.getLogger("rerank_fix").setLevel(logging.DEBUG if verbose else logging.INFO)
+    from rerank_fix.net.secrets import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # no credential reaches the terminal, whoever logs it
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,8 +12,10 @@ Example:
 """
 from __future__ import annotations
 
+import logging
 import os
 import re
+import threading
 from typing import Iterable
 
 from rerank_fix.errors import ConfigError
@@ -24,6 +26,7 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _HEADER = re.compile(
     r"(?i)(\b(?:proxy-)?authorization|\bx-api-key|\bapi[-_]?key|\bx-goog-api-key|\bocp-apim-subscription-key)"
     r"(['\"]?\s*[:=]\s*['\"]?)((?:bearer|basic|token)\s+)?[^\s'\",;}&]+")
+_URL_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/\s@:]*:[^/\s@]*@")
 _BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
 # Vendor key shapes (OpenAI, Anthropic, GitHub, Slack, AWS, Hugging Face ...) wherever they appear.
 _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{12,}|sk_[A-Za-z0-9_]{12,}|gh[pousr]_[A-Za-z0-9]{20,}"
@@ -31,15 +34,23 @@ _KEY_SHAPES = re.compile(r"\b(?:sk-[A-Za-z0-9_-]{12,}|sk_[A-Za-z0-9_]{12,}|gh[po
                          r"|jina_[A-Za-z0-9_-]{20,}|pa-[A-Za-z0-9_-]{20,})")
 
 
+#: Key values this process has read (never printed): redacted from every log record by :class:`RedactingFilter`.
+_KNOWN_SECRETS: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+
+
 def redact(text: object, secrets: Iterable[str | None] = ()) -> str:
     """``text`` with credentials replaced by ``[REDACTED]``: header values, bearer tokens, key-shaped
     strings, and every literal value in ``secrets`` (the keys this process actually holds)."""
     out = str(text)
-    for secret in secrets:
+    with _KNOWN_LOCK:
+        known = list(_KNOWN_SECRETS)
+    for secret in [*secrets, *known]:
         if secret and len(secret) >= 4:
             out = out.replace(secret, REDACTED)
     out = _HEADER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", out)
     out = _BEARER.sub(REDACTED, out)
+    out = _URL_USERINFO.sub(lambda m: f"{m.group(1)}{REDACTED}@", out)
     return _KEY_SHAPES.sub(REDACTED, out)
 
 
@@ -80,4 +91,22 @@ def read_api_key(env_name: str | None, where: str = "api_key_env") -> str | None
     if name is None:
         return None
     value = os.environ.get(name, "").strip()
+    if value:
+        with _KNOWN_LOCK:
+            _KNOWN_SECRETS.add(value)
     return value or None
+
+
+class RedactingFilter(logging.Filter):
+    """A handler filter that redacts credentials from every record it passes (a safety net under the
+    clients' own redaction, for messages from any library)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a broken record is logging's problem, not ours
+            return True
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True

@@ -106,6 +106,10 @@ class HttpRerankerConfig(BaseModel):
     def _url_ok(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("must start with http:// or https://, e.g. http://127.0.0.1:8080")
+        if "@" in urlsplit(value).netloc or "?" in value:
+            # Credentials in a URL end up in reports and logs; the key belongs in an environment variable.
+            raise ValueError("must not carry credentials or a query string; put the key in an environment "
+                             "variable and name it in api_key_env")
         return value.rstrip("/")
 
     @field_validator("api_key_env")

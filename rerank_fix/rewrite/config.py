@@ -246,7 +246,9 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         secret = any("key" in str(p).lower() or "token" in str(p).lower() for p in err.get("loc", ()))
         if err.get("type") not in ("extra_forbidden", "missing") and not isinstance(given, (dict, list)) \
                 and not secret:
-            msg += f" (got {given!r})"
+            from rerank_fix.net.secrets import redact
+
+            msg += f" (got {redact(repr(given))})"
         lines.append(f"{source}: {where}: {msg}")
     return "\n".join(lines)
 

@@ -157,6 +157,7 @@ def test_custom_api_key_header_is_redacted_too(peer, keyed, caplog):
 @pytest.mark.parametrize("text", [
     f"Authorization: Bearer {SECRET}", f'{{"authorization": "Bearer {SECRET}"}}', f"x-api-key={SECRET}",
     f"'Api-Key': '{SECRET}'", f"token is {SECRET} ok", f"https://host/v1?api_key={SECRET}&x=1",
+    f"https://user:{SECRET}@host/v1",
 ])
 def test_redact_forms(text):
     assert SECRET not in redact(text)
@@ -340,3 +341,32 @@ def test_concurrency_limit_holds(peer):
     finally:
         _Handler.do_POST = original
     assert peak[0] == 2
+
+
+def test_credentials_in_a_reranker_url_are_refused_without_echo():
+    for url in (f"https://user:{SECRET}@api.example.com", f"https://api.example.com?api_key={SECRET}"):
+        with pytest.raises(ConfigError) as info:
+            HttpRerankerConfig.from_dict({"api": "cohere", "url": url})
+        assert "api_key_env" in str(info.value)
+        _no_secret(str(info.value))
+
+
+def test_cli_log_handler_redacts_a_key_logged_by_anyone(monkeypatch):
+    """The CLI's handler filter is a safety net: a key this process read never reaches the terminal."""
+    from rerank_fix.cli import _setup_logging
+    from rerank_fix.net.secrets import read_api_key
+
+    odd = "Zq7Ab2Xc9Wd4Ve1Uf6Tg-odd-shape"
+    monkeypatch.setenv(KEY_ENV, odd)
+    assert read_api_key(KEY_ENV) == odd
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        _setup_logging(False)
+        record = logging.LogRecord("some.library", logging.WARNING, __file__, 1, "request failed, headers=%s",
+                                   ({"X-Custom": odd},), None)
+        assert all(handler.filter(record) for handler in root.handlers)
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    assert "request failed" in record.getMessage() and odd not in record.getMessage()
