@@ -313,7 +313,7 @@ pipelines:
     assert "sk-abcdefghijklmnopqrstuvwxyz0123" not in message
 
 
-def test_diagnose_cli_with_http_reranker(served, tmp_path, capsys):
+def test_diagnose_cli_with_http_reranker(served, tmp_path, capsys, monkeypatch):
     data = tmp_path / "tiny"
     (data / "qrels").mkdir(parents=True)
     topics = ["reset a password", "rotate an api key", "refund an annual plan", "export data to csv",
@@ -330,7 +330,35 @@ def test_diagnose_cli_with_http_reranker(served, tmp_path, capsys):
                  f"http+tei://127.0.0.1:{served.port}?max_documents=16", "--rerank-depth", "5", "--out", str(out)])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    assert (out / "report.json").is_file() or any(out.iterdir())
+    report = json.loads((out / "report.json").read_text())
+    # The same reranker by its name in the project's configs/models.yaml (an http: block).
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "models.yaml").write_text(
+        f"models:\n  served:\n    http: {{api: cohere, url: '{served.url}', model: m}}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert main(["diagnose", "--data", str(data), "--retriever", "bm25", "--reranker", "served",
+                 "--rerank-depth", "5", "--out", str(tmp_path / "diag2")]) == 0
+    again = json.loads((tmp_path / "diag2" / "report.json").read_text())
+    assert json.dumps(again, sort_keys=True).count("ndcg") == json.dumps(report, sort_keys=True).count("ndcg")
+    assert _reranked_ndcg(again) == pytest.approx(_reranked_ndcg(report), abs=1e-9, nan_ok=True)
+
+
+def _reranked_ndcg(report: dict) -> list[float]:
+    """Every number under a key mentioning 'rerank' in a diagnose report (order-stable)."""
+    found: list[float] = []
+
+    def walk(node, inside=False):
+        if isinstance(node, dict):
+            for key in sorted(node):
+                walk(node[key], inside or "rerank" in str(key))
+        elif isinstance(node, list):
+            for item in node:
+                walk(item, inside)
+        elif inside and isinstance(node, (int, float)) and not isinstance(node, bool):
+            found.append(float(node))
+
+    walk(report)
+    return found
 
 
 def test_uri_round_trip():
