@@ -164,9 +164,22 @@ def main() -> None:
                 if server.poll() is not None or time.monotonic() > deadline:
                     sys.exit("the server did not start")
                 time.sleep(0.2)
-            warm = load_test(url, requests, args.clients * 2, args.clients, 120)  # warm-up, not counted
+            # Warm-up, not counted: long enough for the micro-batches to reach their steady size, so the
+            # allocator's high-water mark is reached before "before" is read.
+            warm = load_test(url, requests, args.clients * 4, args.clients, 180)
             rss_before = rss_mb(server.pid)
+            samples: list[float] = []
+            done = threading.Event()
+
+            def sample() -> None:
+                while not done.wait(2.0):
+                    samples.append(rss_mb(server.pid))
+
+            sampler = threading.Thread(target=sample, daemon=True)
+            sampler.start()
             served = load_test(url, requests, args.requests, args.clients, args.max_seconds)
+            done.set()
+            sampler.join()
             rss_after = rss_mb(server.pid)
             batching = httpx.get(f"{url}/info").json()["batching"]
         finally:
@@ -193,6 +206,10 @@ def main() -> None:
     print(f"\nthroughput ratio serve / direct predict: {ratio:.2f}x")
     print(f"server RSS: {rss_before:.0f} MB before the load, {rss_after:.0f} MB after "
           f"({rss_after - rss_before:+.0f} MB, {100 * (rss_after - rss_before) / rss_before:+.1f}%)")
+    if len(samples) >= 4:
+        half = len(samples) // 2
+        print(f"server RSS during the load (every 2 s): first half max {max(samples[:half]):.0f} MB, "
+              f"second half max {max(samples[half:]):.0f} MB, overall max {max(samples):.0f} MB")
     print(f"micro-batching: {batching['jobs']} requests in {batching['batches']} model calls "
           f"(largest {batching['largest_batch']} pairs); warm-up errors: {len(warm['errors'])}")
     if served["errors"]:
