@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	if [ -n "$(TORCH_SPEC)" ]; then $(PIP) install -q "$(TORCH_SPEC)"; fi
-	$(PIP) install -q -e ".[test,export,bench]"
+	$(PIP) install -q -e ".[test,export,bench,serve]"
 	touch $(STAMP)
 
 setup: $(STAMP)

@@ -5,7 +5,7 @@ imports only from its own layer or the layers below it, and no two modules impor
 in a circle (``tests/test_layering.py`` checks both). A ``__main__`` module is an entry point and sits on
 top. The layers, lowest first (``name: packages and top-level modules``)::
 
-    core: errors registry config_io outputs core
+    core: errors registry config_io outputs net core
     data: data models
     retrieve: retrieve
     stages: rerank fuse rewrite
@@ -17,11 +17,10 @@ top. The layers, lowest first (``name: packages and top-level modules``)::
 """
 from __future__ import annotations
 
+from rerank_fix.core.version import __version__
 from rerank_fix.errors import ConfigError, DataError, UserInputError
 
-__version__ = "0.1.0"
-
-__all__ = ["ConfigError", "DataError", "UserInputError", "__version__", "load_eval_set"]
+__all__ = ["ConfigError", "DataError", "UserInputError", "__version__", "load", "load_eval_set"]
 
 
 def __getattr__(name: str):
@@ -30,4 +29,8 @@ def __getattr__(name: str):
         from rerank_fix.data import load_eval_set
 
         return load_eval_set
+    if name == "load":
+        from rerank_fix.deploy import load
+
+        return load
     raise AttributeError(name)

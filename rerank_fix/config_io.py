@@ -214,8 +214,12 @@ def validation_message(err: Mapping[str, Any], fields_hint: str = "") -> str:
     if kind == "missing":
         return "required field is missing"
     given = err.get("input")
-    if not isinstance(given, (dict, list)) and kind != "value_error":
-        msg += f" (got {quote(given)})"
+    # Never echo what was given for a credential field: it may be a pasted key.
+    secret = any("key" in str(p).lower() or "token" in str(p).lower() for p in err.get("loc", ()))
+    if not isinstance(given, (dict, list)) and kind != "value_error" and not secret:
+        from rerank_fix.net.secrets import redact
+
+        msg += f" (got {redact(quote(given))})"
     return msg
 
 

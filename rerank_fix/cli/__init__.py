@@ -11,7 +11,7 @@ import sys
 from rerank_fix import __version__
 from rerank_fix.errors import UserInputError
 
-COMMANDS = ("demo", "diagnose", "compare", "mine", "finetune", "export", "rewrite")
+COMMANDS = ("demo", "diagnose", "compare", "mine", "finetune", "export", "rewrite", "serve")
 
 
 def _modules():
@@ -55,6 +55,10 @@ def _setup_logging(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(message)s",
                         handlers=[RichHandler(show_path=False, show_time=False, markup=False)], force=True)
     logging.getLogger("rerank_fix").setLevel(logging.DEBUG if verbose else logging.INFO)
+    from rerank_fix.net.secrets import RedactingFilter
+
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())  # no credential reaches the terminal, whoever logs it
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -65,7 +65,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     parser.add_argument("--retriever", default=None, choices=["dense", "bm25", "both"],
                         help="built-in stage one (default dense; none when only --run files are given)")
     parser.add_argument("--model", default=None, help="bi-encoder id or path (default: bundled all-MiniLM-L6-v2)")
-    parser.add_argument("--reranker", default=None, help="cross-encoder id or path to measure on the top --rerank-depth")
+    parser.add_argument("--reranker", default=None,
+                        help="cross-encoder id or path, a reranking API (http+tei://HOST:PORT, "
+                             "https+cohere://api.cohere.com?model=...&api_key_env=VAR) or a models.yaml name with an "
+                             "http: block, measured on the top --rerank-depth")
     parser.add_argument("--rerank-depth", type=int, default=50)
     parser.add_argument("--rerank-max-length", type=int, default=512)
     parser.add_argument("--trust-remote-code", action="store_true", help="allow model code from the hub (off by default)")

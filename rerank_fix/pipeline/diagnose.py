@@ -160,7 +160,13 @@ def diagnose_recipe(config: DiagnoseConfig, source: str = "demo", split: str = "
         stage_one[name] = {"run": {"path": str(path), "top_k": config.k, "only_covered": config.only_covered}}
     pipelines = [{"name": name, "stages": [stage]} for name, stage in stage_one.items()]
     pairs = []
+    models: dict[str, Any] = {}
     if config.reranker:
+        from rerank_fix.rerank.http_base import named_http_reranker
+
+        http = named_http_reranker(config.reranker)
+        if http is not None:  # a configs/models.yaml name with an http: block
+            models[config.reranker] = {"http": http}
         rerank = {"rerank": {"model": config.reranker, "depth": config.rerank_depth,
                              "max_length": config.rerank_max_length, "batch_size": config.rerank_batch_size,
                              "trust_remote_code": config.trust_remote_code}}
@@ -170,7 +176,7 @@ def diagnose_recipe(config: DiagnoseConfig, source: str = "demo", split: str = "
     raw = {"name": "diagnose", "data": {"source": source, "split": split}, "metrics": metrics,
            "compare_metrics": [m for m in config.compare_metrics if m in metrics], "alpha": config.alpha,
            "min_stratum_size": config.min_stratum_size, "latency": {"sample": 0}, "strata": dict(config.strata),
-           "pipelines": pipelines, "also_compare": pairs}
+           "pipelines": pipelines, "also_compare": pairs, **({"models": models} if models else {})}
     return parse_recipe(raw, source="diagnose settings")
 
 

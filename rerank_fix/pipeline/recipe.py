@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, Union
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
 from rerank_fix.config_io import apply_dotted_overrides, deep_merge, loc_text, read_yaml, validation_message, yaml_line
-from rerank_fix.errors import ConfigError, quote
+from rerank_fix.errors import ConfigError, UserInputError, quote
 from rerank_fix.pipeline.stage import STAGES, AddError, StageSpec, kinds_with_role
 from rerank_fix.pipeline.stage import Strict as _Strict
 
@@ -567,12 +567,26 @@ class ModelSpec(_Strict):
 
     path: str | None = None
     quick_train: QuickTrainSpec | None = None
+    #: A reranking API (TEI, Cohere, Jina, Voyage ...): the fields of rerank_fix.rerank.http_base.HttpRerankerConfig.
+    http: dict[str, Any] | None = None
     description: str = ""
+
+    @field_validator("http")
+    @classmethod
+    def _http_ok(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from rerank_fix.rerank.http_base import HttpRerankerConfig
+
+            try:
+                HttpRerankerConfig.from_dict(value, "http")
+            except UserInputError as exc:
+                raise ValueError(str(exc)) from None
+        return value
 
     @model_validator(mode="after")
     def _exactly_one(self) -> "ModelSpec":
-        if (self.path is None) == (self.quick_train is None):
-            raise ValueError("give exactly one of path (hub id or folder) and quick_train")
+        if sum(x is not None for x in (self.path, self.quick_train, self.http)) != 1:
+            raise ValueError("give exactly one of path (hub id or folder), quick_train and http (a reranking API)")
         return self
 
 
@@ -754,7 +768,8 @@ def merge_models(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
         current = out.get(name)
         if isinstance(spec, dict) and isinstance(current, dict):
             current = dict(current)
-            if "path" in spec and "quick_train" in current or "quick_train" in spec and "path" in current:
+            kinds = ("path", "quick_train", "http")
+            if any(k in spec for k in kinds) and not any(k in spec and k in current for k in kinds):
                 current = {}  # a different kind of model: nothing of the old definition applies
             out[name] = deep_merge(current, spec)
         else:
@@ -872,6 +887,8 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
     """Why ``value`` cannot be a model reference, or None when it can."""
     if value in recipe.models:
         spec = recipe.models[value]
+        if spec.http is not None:
+            return None  # validated with the recipe
         if spec.path is not None:
             return check_model_reference(recipe.model_copy(update={"models": {}}), spec.path)
         return None
@@ -879,6 +896,14 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
 
     if value in BUNDLED_NAMES:
         return None  # the bundled MiniLM: as a cross-encoder its head is fresh (the "before" of a fine-tune)
+    from rerank_fix.rerank.http_base import HttpRerankerConfig, is_http_reranker
+
+    if is_http_reranker(value):
+        try:
+            HttpRerankerConfig.from_uri(value)
+        except UserInputError as exc:
+            return str(exc)
+        return None
     if value.startswith("trained:"):
         return (f"no model named {value.removeprefix('trained:')!r} in models: (known: "
                 f"{', '.join(recipe.models) or 'none'})")

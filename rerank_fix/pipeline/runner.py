@@ -113,6 +113,12 @@ def resolve_models(recipe: Recipe, eval_set: EvalSet, overrides: Mapping[str, st
             out[name] = {"path": str(resolved) if resolved.exists() else target, "source": "--model"}
             continue
         spec = recipe.models.get(name.removeprefix("trained:"))
+        if spec is not None and spec.http is not None:
+            from rerank_fix.rerank.http_base import HttpRerankerConfig
+
+            config = HttpRerankerConfig.from_dict(spec.http, f"models.{name}.http")
+            out[name] = {"path": config.to_uri(), "source": f"models.{name}.http"}
+            continue
         if spec is None:
             resolved = recipe.resolve_path(name)
             out[name] = {"path": str(resolved) if resolved.exists() else name, "source": "hub id or path"}

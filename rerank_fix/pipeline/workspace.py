@@ -257,6 +257,15 @@ class Workspace:
         from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
 
         progress = self.show_progress if show_progress is None else show_progress
+        from rerank_fix.rerank.http_base import build_http_reranker, is_http_reranker
+
+        if is_http_reranker(model_path):
+            # A reranking API: its client caches answers on disk itself; pairs are still shared in memory.
+            key = f"http|{model_path}|{share_scores}"
+            if key not in self._rerankers:
+                inner = build_http_reranker(model_path)
+                self._rerankers[key] = PairScoreCache(inner, self.stats) if share_scores else inner
+            return self._rerankers[key]
         key = f"{model_path}|{cfg.max_length}|{cfg.batch_size}|{cfg.trust_remote_code}|{progress}"
         if key not in self._rerankers:
             model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)

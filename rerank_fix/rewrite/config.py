@@ -153,6 +153,16 @@ class OpenAIConfig(_Strict):
     cache_dir: str | None = ".cache/rewrite"
     extra_body: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name_ok(cls, value: str | None) -> str | None:
+        from rerank_fix.net.secrets import check_env_name
+
+        try:
+            return check_env_name(value, "api_key_env")
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
     @field_validator("base_url")
     @classmethod
     def _url_ok(cls, value: str) -> str:
