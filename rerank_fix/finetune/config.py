@@ -41,7 +41,8 @@ class ModelConfig(_Strict):
             classification head, and leaves trained heads alone; ``labels`` / ``bi_encoder`` always fit it
             (to the labels, or to the bi-encoder's cosine similarity); ``none`` keeps the random draw.
         head_init_queries: Training groups the probe is fitted on (forward passes only).
-        head_init_scale: Within-group spread of the starting scores, in logits.
+        head_init_scale: Within-group spread of the starting scores, in logits; ``null`` chooses it by
+            cross-validated group loss (label target) or uses 2.0 (bi-encoder target).
 
     Example:
         >>> ModelConfig(name_or_path="bundled", max_length=128).max_length
@@ -56,7 +57,7 @@ class ModelConfig(_Strict):
     attn_implementation: str | None = None
     head_init: Literal["auto", "none", "labels", "bi_encoder"] = "auto"
     head_init_queries: int = Field(64, ge=1)
-    head_init_scale: float = Field(2.0, gt=0)
+    head_init_scale: float | None = Field(None, gt=0)
 
 
 class DataConfig(_Strict):

@@ -26,6 +26,8 @@ from rerank_fix.pipeline.recipe import QuickTrainSpec
 logger = logging.getLogger("rerank_fix.pipeline")
 
 DONE = "quick_train.json"
+# Part of the cache key: bump when the training procedure changes what the same settings produce.
+TRAINER_VERSION = "head-init-1"
 
 
 def cache_root() -> Path:
@@ -120,7 +122,9 @@ def _key(spec: QuickTrainSpec, source: str, split: str, excluded: Iterable[str])
     # same settings is the same model whichever recipe asks for it.
     ident = {"spec": spec.model_dump(mode="json", exclude={"data"}),
              "source": str(Path(source).resolve()) if source != "demo" else "demo", "split": split,
-             "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest()}
+             "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest(),
+             # Models trained before the head warm start (rerank_fix.finetune.head_init) are not reused.
+             "trainer": TRAINER_VERSION}
     return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
