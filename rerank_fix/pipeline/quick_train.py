@@ -189,7 +189,7 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
         "data": {"triples": str(triples_path), "group_size": group, "too_few_negatives": "repeat"},
         "train": {"epochs": spec.epochs, "per_device_batch_size": max(1, spec.batch_size // group),
                   "learning_rate": spec.learning_rate, "warmup_ratio": 0.1, "save_steps": 1_000_000,
-                  "save_total_limit": 2, "logging_steps": 10},
+                  "save_total_limit": 2, "logging_steps": 1},
         "eval": {"enabled": False},
     }, source=f"models.{alias}.quick_train")
     logger.info("quick-training %s on %s/%s: %d queries, %d negatives each", alias, source, split, len(triples),
