@@ -87,8 +87,8 @@ def test_finetune_warm_starts_by_default_and_records_it(make_config, tmp_path):
     from rerank_fix.finetune.config import load_config
     from rerank_fix.finetune.trainer import run_finetune
 
-    path = make_config(out=tmp_path / "warm", train={"max_steps": 2, "epochs": 1, "head_learning_rate": 1e-3},
-                       eval={"enabled": False})
+    path = make_config(out=tmp_path / "warm", model={"head_init": "auto"},
+                       train={"max_steps": 2, "epochs": 1, "head_learning_rate": 1e-3}, eval={"enabled": False})
     result = run_finetune(load_config(path), show_progress=False)
     head = result.summary["head_init"]
     assert head["target"] == "labels" and head["start_loss"] < head["chance_loss"]
