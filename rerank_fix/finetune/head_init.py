@@ -218,6 +218,11 @@ def _cross_validated(features: np.ndarray, y: np.ndarray, labels: np.ndarray, si
     starts = np.cumsum([0, *sizes])
     fold_of = np.arange(len(sizes)) % folds
     out = {r: np.zeros(len(y)) for r in ridges}
+    if len(sizes) < 2:  # nothing to hold out: in-sample scores
+        for r in ridges:
+            w, b = fit_probe(features, y, sizes, ridge=r)
+            out[r] = features @ w + b
+        return out
     for f in range(min(folds, len(sizes))):
         train_g = [g for g in range(len(sizes)) if fold_of[g] != f]
         test_g = [g for g in range(len(sizes)) if fold_of[g] == f]
