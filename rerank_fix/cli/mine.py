@@ -16,7 +16,7 @@ _PASSTHROUGH = {
     "teacher_max_length": "teacher_max_length", "model": "model", "batch_size": "batch_size",
     "query_prefix": "query_prefix", "doc_prefix": "doc_prefix", "cache_dir": "cache_dir", "device": "device",
     "bm25_k1": "bm25_k1", "bm25_b": "bm25_b", "rrf_k": "rrf_k", "query_block": "query_block",
-    "typo_rate": "typo_rate", "typo_copies": "typo_copies",
+    "typo_rate": "typo_rate", "typo_copies": "typo_copies", "teacher_backend": "teacher_backend",
 }
 _OPTIONAL_FLOATS = {"relative_margin": "relative_margin", "absolute_margin": "absolute_margin",
                     "max_score": "max_score", "min_score": "min_score"}
@@ -75,6 +75,13 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     fn.add_argument("--teacher", default=None, help="cross-encoder id or path used as a false-negative judge")
     fn.add_argument("--teacher-fraction", type=float, default=None,
                     help="drop when sigmoid(teacher logit) >= F x the positive's (default 0.95)")
+    fn.add_argument("--teacher-backend", default=None,
+                    help="scorer backend of the teacher (default torch: a CrossEncoder; any registered reranker)")
+    fn.add_argument("--teacher-scores-only", dest="teacher_filter", action="store_false", default=None,
+                    help="do not drop anything with the teacher; only write its scores (pos_scores/neg_scores "
+                         "in triples.jsonl) for distillation")
+    fn.add_argument("--audit", action="store_true", default=None,
+                    help="write audit.jsonl and audit.html: the candidates the filters dropped, to label")
     fn.add_argument("--teacher-batch-size", type=int, default=None)
     fn.add_argument("--teacher-max-length", type=int, default=None)
     models = parser.add_argument_group("retrieval")
@@ -111,6 +118,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
             out[key] = getattr(args, flag)
     if args.fn_filter is not None:
         out["false_negative_filter"] = args.fn_filter
+    if getattr(args, "teacher_filter", None) is not None:
+        out["teacher_filter"] = args.teacher_filter
+    if getattr(args, "audit", None):
+        out["audit"] = True
     if args.range is not None:
         out["range_min"], out["range_max"] = parse_range(args.range)
     return out

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from rerank_fix.errors import ConfigError
 
-LOSSES = ("group_ce", "bce", "lambda", "listnet")
+LOSSES = ("group_ce", "bce", "lambda", "listnet", "margin_mse")
 LAMBDA_SCHEMES = ("ndcg2pp", "ndcg2", "ndcg1", "lambdarank", "none")
 
 # FlagEmbedding issue #731: OOM at max length 1024 on bge-reranker-v2-m3 with default settings.
@@ -36,6 +36,13 @@ class ModelConfig(_Strict):
             hub config cannot be read: ``xlm-roberta-large`` (the bge-reranker-v2-m3 backbone) or ``auto``.
         trust_remote_code: Passed to transformers for models with custom code.
         attn_implementation: ``sdpa`` / ``eager`` / ``flash_attention_2``, or ``null`` for the default.
+        head_init: Warm start of a fresh one-logit head (:mod:`rerank_fix.finetune.head_init`): ``auto``
+            (default) fits it as a linear probe on the relevance labels when the checkpoint has no
+            classification head, and leaves trained heads alone; ``labels`` / ``bi_encoder`` always fit it
+            (to the labels, or to the bi-encoder's cosine similarity); ``none`` keeps the random draw.
+        head_init_queries: Training groups the probe is fitted on (forward passes only).
+        head_init_scale: Within-group spread of the starting scores, in logits; ``null`` chooses it by
+            cross-validated group loss (label target) or uses 2.0 (bi-encoder target).
 
     Example:
         >>> ModelConfig(name_or_path="bundled", max_length=128).max_length
@@ -48,6 +55,9 @@ class ModelConfig(_Strict):
     architecture: Literal["auto", "xlm-roberta-large"] = "auto"
     trust_remote_code: bool = False
     attn_implementation: str | None = None
+    head_init: Literal["auto", "none", "labels", "bi_encoder"] = "auto"
+    head_init_queries: int = Field(64, ge=1)
+    head_init_scale: float | None = Field(None, gt=0)
 
 
 class DataConfig(_Strict):
@@ -102,16 +112,40 @@ class LossConfig(_Strict):
         bce_pos_weight: Weight of the positive class for ``bce``; ``null`` for none, ``auto`` for
             ``group_size - 1`` (balances one positive against its negatives).
         mini_batch_size: Pairs per forward pass inside the loss (memory cap); ``null`` scores a micro-batch at once.
+        labels: What the loss is trained towards: ``binary`` (1 for the positive, 0 for the negatives),
+            ``teacher`` (the triples' ``pos_scores``/``neg_scores``: distillation from a larger reranker), or
+            ``auto`` (``teacher`` for ``margin_mse``, ``binary`` otherwise). ``margin_mse`` (sentence-
+            transformers' MarginMSELoss on positive-minus-negative teacher margins) needs teacher scores;
+            ``listnet`` accepts either; ``group_ce``, ``bce`` and ``lambda`` need binary labels.
+        teacher_temperature: Teacher scores are divided by this before ``listnet``'s softmax (FlagEmbedding's
+            distillation temperature); ignored by the other losses.
 
     Example:
         >>> LossConfig(name="lambda").lambda_scheme
         'ndcg2pp'
+        >>> LossConfig(name="margin_mse").uses_teacher_scores
+        True
     """
 
     name: str = "group_ce"
     lambda_scheme: str = "ndcg2pp"
     bce_pos_weight: float | Literal["auto"] | None = None
     mini_batch_size: int | None = Field(None, ge=1)
+    labels: Literal["auto", "binary", "teacher"] = "auto"
+    teacher_temperature: float = Field(1.0, gt=0)
+
+    @property
+    def uses_teacher_scores(self) -> bool:
+        return self.labels == "teacher" or (self.labels == "auto" and self.name == "margin_mse")
+
+    @model_validator(mode="after")
+    def _labels_fit_loss(self) -> "LossConfig":
+        if self.name == "margin_mse" and self.labels == "binary":
+            raise ValueError("loss margin_mse distils teacher margins; it needs labels: teacher (or auto)")
+        if self.name in ("group_ce", "bce", "lambda") and self.labels == "teacher":
+            raise ValueError(f"loss {self.name} trains on binary labels; for teacher scores use margin_mse or "
+                             "listnet")
+        return self
 
     @field_validator("name")
     @classmethod
@@ -145,6 +179,8 @@ class TrainConfig(_Strict):
         save_total_limit: Keep only the newest N checkpoints (at least 2, so a kill while one is being
             written always leaves a complete one).
         logging_steps: Log the loss every N steps (1 gives a per-step curve).
+        head_learning_rate: Learning rate of the classification head (``null``: ``learning_rate``); a
+            fresh head usually wants more than the pretrained encoder under it.
 
     Example:
         >>> TrainConfig(learning_rate=2e-5, bf16=True, gradient_checkpointing=True).warmup_ratio
@@ -167,6 +203,7 @@ class TrainConfig(_Strict):
     save_steps: int = Field(100, ge=1)
     save_total_limit: int = Field(2, ge=2)
     logging_steps: int = Field(1, ge=1)
+    head_learning_rate: float | None = Field(None, gt=0, lt=1)
 
     @model_validator(mode="after")
     def _one_precision(self) -> "TrainConfig":

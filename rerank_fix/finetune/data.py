@@ -35,6 +35,8 @@ class Triple:
         neg: Non-relevant documents (texts), usually mined hard negatives.
         query_id: The query's id when the file carries one (used to keep dev/test queries out of training).
         source: ``file:line`` for messages.
+        pos_scores / neg_scores: Teacher scores of each positive / negative (FlagEmbedding's distillation
+            fields), or ``None`` when the file has none.
 
     Example:
         >>> Triple("rotate an api key", ("Keys rotate in the console.",), ("Dark mode is in settings.",)).neg
@@ -46,6 +48,30 @@ class Triple:
     neg: tuple[str, ...]
     query_id: str | None = None
     source: str = ""
+    pos_scores: tuple[float, ...] | None = None
+    neg_scores: tuple[float, ...] | None = None
+
+
+def _scored_text_list(obj: dict, key: str, where: str) -> tuple[tuple[str, ...], tuple[float, ...] | None]:
+    """The texts under ``key`` and, when ``<key>_scores`` is present, their teacher scores kept aligned."""
+    raw = obj.get(key) or []
+    raw = [raw] if isinstance(raw, str) else raw
+    scores = obj.get(f"{key}_scores")
+    if scores is None:
+        return _text_list(raw, key, where), None
+    if not isinstance(scores, (list, tuple)) or not isinstance(raw, (list, tuple)) or len(scores) != len(raw):
+        n = len(scores) if isinstance(scores, (list, tuple)) else type(scores).__name__
+        raise DataError(f"{where}: field '{key}_scores' must be a list of numbers, one per entry of {key!r} "
+                        f"({len(raw) if isinstance(raw, (list, tuple)) else '?'} entries, got {n})")
+    texts, kept = [], []
+    for i, (item, score) in enumerate(zip(raw, scores)):
+        if isinstance(score, bool) or not isinstance(score, (int, float)) or not math.isfinite(score):
+            raise DataError(f"{where}: {key}_scores[{i}] must be a finite number, got {score!r}")
+        text = _text_list([item], key, where)
+        if text:
+            texts.append(text[0])
+            kept.append(float(score))
+    return tuple(texts), tuple(kept)
 
 
 def _text_list(value: Any, key: str, where: str) -> tuple[str, ...]:
@@ -71,12 +97,15 @@ def _triple_from_obj(obj: dict, where: str) -> Triple:
                         "(expected FlagEmbedding format: {\"query\": str, \"pos\": [str], \"neg\": [str]})")
     if "pos" not in obj:
         raise DataError(f"{where}: missing field 'pos' (a list with at least one relevant document text)")
-    pos = _text_list(obj["pos"], "pos", where)
+    pos, pos_scores = _scored_text_list(obj, "pos", where)
     if not pos:
         raise DataError(f"{where}: field 'pos' is empty; every query needs at least one relevant document")
-    neg = _text_list(obj.get("neg") or [], "neg", where)
+    neg, neg_scores = _scored_text_list(obj, "neg", where)
+    if (pos_scores is None) != (neg_scores is None):
+        raise DataError(f"{where}: has {'pos_scores' if neg_scores is None else 'neg_scores'} but not "
+                        f"{'neg_scores' if neg_scores is None else 'pos_scores'}; teacher scores need both")
     qid = obj.get("query_id", obj.get("qid"))
-    return Triple(query, pos, neg, None if qid is None else str(qid), where)
+    return Triple(query, pos, neg, None if qid is None else str(qid), where, pos_scores, neg_scores)
 
 
 def read_triples(path: str | Path, show_progress: bool = True) -> list[Triple]:
@@ -263,6 +292,8 @@ class GroupSampler:
         typo_fn: Typo model for query augmentation, or ``None``.
         typo_probability: Chance a query is corrupted in a given epoch.
         typo_rate: Per-character rate handed to ``typo_fn``.
+        teacher_scores: Emit the teacher scores of the drawn documents as labels (distillation) instead
+            of 1 for the positive and 0 for the negatives.
 
     Example:
         >>> s = GroupSampler(group_size=3, seed=0)
@@ -272,8 +303,9 @@ class GroupSampler:
     """
 
     def __init__(self, group_size: int, seed: int, typo_fn: "TypoFn | None" = None,
-                 typo_probability: float = 0.0, typo_rate: float = 0.05) -> None:
+                 typo_probability: float = 0.0, typo_rate: float = 0.05, teacher_scores: bool = False) -> None:
         self.group_size = group_size
+        self.teacher_scores = teacher_scores
         self.seed = seed
         self.typo_fn = typo_fn
         self.typo_probability = typo_probability
@@ -281,25 +313,34 @@ class GroupSampler:
         # Set by the trainer's epoch callback before each epoch's batches are drawn.
         self.epoch = 0
 
-    def draw(self, query: str, pos: Sequence[str], neg: Sequence[str], row: int,
-             epoch: int | None = None) -> tuple[str, list[str], list[int]]:
+    def draw(self, query: str, pos: Sequence[str], neg: Sequence[str], row: int, epoch: int | None = None,
+             pos_scores: Sequence[float] | None = None, neg_scores: Sequence[float] | None = None
+             ) -> tuple[str, list[str], list[float]]:
         epoch = self.epoch if epoch is None else epoch
         # A string seed is hashed with SHA-512, identical across processes and Python runs.
         rng = random.Random(f"{self.seed}:{epoch}:{row}")
-        positive = pos[rng.randrange(len(pos))]
+        p = rng.randrange(len(pos))
         needed = self.group_size - 1
-        pool = list(neg)
+        pool = list(range(len(neg)))
         if len(pool) < needed:
             pool = pool * math.ceil(needed / len(pool))
-        negatives = rng.sample(pool, needed)
+        picks = rng.sample(pool, needed)
         if self.typo_fn is not None and rng.random() < self.typo_probability:
             query = self.typo_fn(query, self.typo_rate, rng)
-        return query, [positive, *negatives], [1] + [0] * needed
+        docs = [pos[p], *(neg[i] for i in picks)]
+        if self.teacher_scores:
+            if pos_scores is None or neg_scores is None:
+                raise DataError(f"training row {row} has no teacher scores (pos_scores/neg_scores); a "
+                                "distillation loss needs them on every triple")
+            return query, docs, [float(pos_scores[p]), *(float(neg_scores[i]) for i in picks)]
+        return query, docs, [1] + [0] * needed
 
     def __call__(self, batch: dict[str, list]) -> dict[str, list]:
         queries, docs, labels = [], [], []
-        for query, pos, neg, row in zip(batch["query"], batch["pos"], batch["neg"], batch["row"]):
-            q, d, lab = self.draw(query, pos, neg, row)
+        scores = zip(batch["pos_scores"], batch["neg_scores"]) if self.teacher_scores else \
+            ((None, None) for _ in batch["row"])
+        for query, pos, neg, row, (ps, ns) in zip(batch["query"], batch["pos"], batch["neg"], batch["row"], scores):
+            q, d, lab = self.draw(query, pos, neg, row, pos_scores=ps, neg_scores=ns)
             queries.append(q)
             docs.append(d)
             labels.append(lab)
@@ -311,11 +352,20 @@ def build_train_dataset(triples: Sequence[Triple], sampler: GroupSampler) -> "Da
     """An Arrow dataset of the triples whose rows come out as freshly drawn groups (see :class:`GroupSampler`)."""
     from datasets import Dataset
 
-    ds = Dataset.from_dict({
+    columns: dict[str, list] = {
         "query": [t.query for t in triples],
         "pos": [list(t.pos) for t in triples],
         "neg": [list(t.neg) for t in triples],
         "row": list(range(len(triples))),
-    })
+    }
+    if sampler.teacher_scores:
+        missing = [t for t in triples if t.pos_scores is None or t.neg_scores is None]
+        if missing:
+            raise DataError(f"{missing[0].source or 'triples'}: {len(missing)} of {len(triples)} training queries "
+                            "have no teacher scores (pos_scores/neg_scores); the distillation loss needs them on "
+                            "every line. Mine with --teacher-scores MODEL, or use loss.name: group_ce")
+        columns["pos_scores"] = [list(t.pos_scores) for t in triples]  # type: ignore[arg-type]
+        columns["neg_scores"] = [list(t.neg_scores) for t in triples]  # type: ignore[arg-type]
+    ds = Dataset.from_dict(columns)
     ds.set_transform(sampler)
     return ds

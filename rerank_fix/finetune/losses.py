@@ -2,7 +2,8 @@
 
 Every loss here takes the same batch: ``inputs = [queries, docs_per_query]`` and one label list per
 query (1 for the positive, 0 for the negatives), the format of sentence-transformers' listwise losses.
-LambdaLoss and ListNet are the library's own classes; binary cross-entropy is the library's class fed
+LambdaLoss and ListNet are the library's own classes; with teacher scores as labels (distillation) ListNet
+and MarginMSE are the library's classes fed the group's teacher scores; binary cross-entropy is the library's class fed
 the flattened pairs. The group softmax loss is FlagEmbedding's objective. sentence-transformers'
 ``MultipleNegativesRankingLoss(scale=1, activation_fn=Identity())`` computes the same quantity for a
 batch of one query, but adds in-batch negatives to larger batches and runs one forward pass per column;
@@ -110,6 +111,75 @@ class GroupedBinaryCrossEntropyLoss(nn.Module):
         return self.inner.get_config_dict()
 
 
+class GroupedMarginMSELoss(nn.Module):
+    """sentence-transformers' ``MarginMSELoss`` on groups: MSE between the student's and the teacher's
+    ``score(positive) - score(negative_i)`` margins (Hofstaetter et al. 2020).
+
+    The labels of a group are the teacher's scores ``[positive, negative_1 ...]`` (FlagEmbedding's
+    ``pos_scores``/``neg_scores``); the library turns them into margins.
+
+    Args:
+        model: A ``CrossEncoder`` with one output label.
+
+    Example:
+        >>> loss = GroupedMarginMSELoss(model)  # doctest: +SKIP
+        >>> loss([["q"], [["pos", "neg"]]], [torch.tensor([6.0, -2.0])])  # doctest: +SKIP
+
+    References:
+        Hofstaetter et al. 2020, "Improving Efficient Neural Ranking Models with Cross-Architecture
+        Knowledge Distillation".
+    """
+
+    def __init__(self, model: "CrossEncoder") -> None:
+        super().__init__()
+        from sentence_transformers.cross_encoder.losses import MarginMSELoss
+
+        self.inner = MarginMSELoss(model)
+
+    @property
+    def model(self) -> "CrossEncoder":
+        return self.inner.model
+
+    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
+                task: str | None = None) -> Tensor:
+        queries, docs_list = inputs
+        columns = [list(col) for col in zip(*docs_list)]
+        scores = torch.stack([torch.as_tensor(lab, dtype=torch.float32) for lab in labels]).to(self.model.device)
+        return self.inner([list(queries), *columns], scores, prompt=prompt, task=task)
+
+    def get_config_dict(self) -> dict:
+        return self.inner.get_config_dict()
+
+
+class TemperedListNetLoss(nn.Module):
+    """sentence-transformers' ``ListNetLoss`` with the labels (teacher scores) divided by a temperature:
+    the cross-entropy between ``softmax(teacher / T)`` and ``softmax(student)``, FlagEmbedding's listwise
+    distillation.
+
+    Example:
+        >>> loss = TemperedListNetLoss(model, temperature=2.0)  # doctest: +SKIP
+    """
+
+    def __init__(self, model: "CrossEncoder", temperature: float = 1.0, mini_batch_size: int | None = None) -> None:
+        super().__init__()
+        from sentence_transformers.cross_encoder.losses import ListNetLoss
+
+        self.inner = ListNetLoss(model, mini_batch_size=mini_batch_size)
+        self.temperature = temperature
+
+    @property
+    def model(self) -> "CrossEncoder":
+        return self.inner.model
+
+    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
+                task: str | None = None) -> Tensor:
+        scaled = [torch.as_tensor(lab, dtype=torch.float32) / self.temperature for lab in labels]
+        return self.inner(inputs, scaled, prompt=prompt, task=task)
+
+    def get_config_dict(self) -> dict:
+        return {**self.inner.get_config_dict(), "temperature": self.temperature}
+
+
 def build_loss(cfg: "LossConfig", model: "CrossEncoder", group_size: int) -> nn.Module:
     """The configured loss for ``model``; names are validated by the config already."""
     from sentence_transformers.cross_encoder import losses as st_losses
@@ -128,5 +198,9 @@ def build_loss(cfg: "LossConfig", model: "CrossEncoder", group_size: int) -> nn.
         return st_losses.LambdaLoss(model, weighting_scheme=schemes[cfg.lambda_scheme](),
                                     mini_batch_size=cfg.mini_batch_size)
     if cfg.name == "listnet":
+        if cfg.uses_teacher_scores:
+            return TemperedListNetLoss(model, cfg.teacher_temperature, mini_batch_size=cfg.mini_batch_size)
         return st_losses.ListNetLoss(model, mini_batch_size=cfg.mini_batch_size)
+    if cfg.name == "margin_mse":
+        return GroupedMarginMSELoss(model)
     raise AssertionError(f"unvalidated loss name {cfg.name!r}")

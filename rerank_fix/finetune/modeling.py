@@ -138,3 +138,47 @@ def count_parameters(model: Any) -> tuple[int, int]:
     total = sum(p.numel() for p in model.parameters())
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     return total, trainable
+
+
+def warm_start(cfg: "ModelConfig", model: "CrossEncoder", origin: str, triples: Any, group_size: int,
+               seed: int) -> dict[str, Any] | None:
+    """Apply ``cfg.head_init`` to a freshly loaded model; returns the fit's statistics, or ``None`` if skipped.
+
+    ``auto`` fits the head only when the checkpoint came without one (a bi-encoder grown into a
+    cross-encoder); random-weight stand-ins are never probed (their features mean nothing).
+    """
+    from rerank_fix.finetune.head_init import has_fresh_head, warm_start_head
+
+    mode = cfg.head_init
+    if mode == "none" or origin.startswith("random init"):
+        return None
+    if mode == "auto":
+        if not has_fresh_head(cfg.name_or_path):
+            return None
+        mode = "labels"
+    info = warm_start_head(model, triples, target=mode, queries=cfg.head_init_queries,
+                           negatives=group_size - 1, scale=cfg.head_init_scale, seed=seed)
+    return info.as_dict()
+
+
+def split_head_learning_rate(optimizer: Any, model: Any, head_learning_rate: float) -> int:
+    """Move the classification head's parameters into their own group(s) at ``head_learning_rate``.
+
+    Called on a fresh optimizer (no state yet), before the scheduler records each group's base rate, so
+    warmup and decay apply to the head's rate too. Returns the number of parameters moved.
+    """
+    from rerank_fix.finetune.head_init import head_parameter_names
+
+    names = head_parameter_names(model)
+    head_ids = {id(p) for n, p in model.named_parameters() if n in names}
+    moved = 0
+    for group in list(optimizer.param_groups):
+        head = [p for p in group["params"] if id(p) in head_ids]
+        if not head:
+            continue
+        group["params"] = [p for p in group["params"] if id(p) not in head_ids]
+        settings = {k: v for k, v in group.items() if k != "params"}
+        optimizer.add_param_group({**settings, "params": head, "lr": head_learning_rate})
+        moved += sum(p.numel() for p in head)
+    optimizer.param_groups[:] = [g for g in optimizer.param_groups if g["params"]]
+    return moved

@@ -207,6 +207,16 @@ def _trainer_class():
         """CrossEncoderTrainer whose batch order is keyed by (seed, epoch), so a resumed epoch replays exactly."""
 
         group_sampler: "GroupSampler"
+        head_learning_rate: float | None = None
+
+        def create_optimizer(self, model=None):
+            from rerank_fix.finetune.modeling import split_head_learning_rate
+
+            fresh = self.optimizer is None
+            optimizer = super().create_optimizer(model)
+            if fresh and self.head_learning_rate is not None:
+                split_head_learning_rate(optimizer, self.model if model is None else model, self.head_learning_rate)
+            return optimizer
 
         def get_batch_sampler(self, dataset, batch_size, drop_last, valid_label_columns=None, generator=None,
                               seed=0):
@@ -352,7 +362,7 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
     from rerank_fix.finetune.config import config_warnings, size_warnings
     from rerank_fix.finetune.data import GroupSampler, build_train_dataset, prepare_triples, read_triples
     from rerank_fix.finetune.losses import build_loss
-    from rerank_fix.finetune.modeling import count_parameters, load_model
+    from rerank_fix.finetune.modeling import count_parameters, load_model, warm_start
 
     started = time.time()
     for warning in config_warnings(cfg):
@@ -390,13 +400,17 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
         max_triples=cfg.data.max_triples, shuffle_subset=cfg.data.shuffle_subset, seed=cfg.seed,
         source=str(triples_path))
     typo_fn, typo_source = typo_function() if cfg.augment.typos else (None, None)
-    sampler = GroupSampler(cfg.data.group_size, cfg.seed, typo_fn, cfg.augment.probability, cfg.augment.rate)
+    sampler = GroupSampler(cfg.data.group_size, cfg.seed, typo_fn, cfg.augment.probability, cfg.augment.rate,
+                           teacher_scores=cfg.loss.uses_teacher_scores)
     train_dataset = build_train_dataset(prepared.triples, sampler)
 
     model, origin = load_model(cfg.model, seed=cfg.seed)
     n_params, _ = count_parameters(model)
     for warning in size_warnings(cfg, n_params):
         logger.warning(warning)
+    # On resume the checkpoint's weights replace whatever the head starts from.
+    head_init = None if checkpoint is not None else warm_start(cfg.model, model, origin, prepared.triples,
+                                                               cfg.data.group_size, cfg.seed)
     loss = build_loss(cfg.loss, model, cfg.data.group_size)
     if dev_setup is not None:
         # The selection metric goes first: the evaluator's primary metric.
@@ -431,6 +445,7 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
                                callbacks=[callback])
     # Read when train() builds the dataloader.
     trainer.group_sampler = sampler
+    trainer.head_learning_rate = cfg.train.head_learning_rate
     _replace_progress_callback(trainer, show_progress and main)
     train_started = time.time()
     with _quiet_saves():
@@ -455,6 +470,7 @@ def run_finetune(cfg: "FinetuneConfig", resume: bool = False, show_progress: boo
             replace_dir_atomic(tmp, model_dir)
         summary = _summary(cfg, run_dir, model_dir, origin, n_params, prepared.stats, dev_setup, callback,
                            global_step, output.metrics, train_seconds, time.time() - started)
+        summary["head_init"] = head_init
         write_json_atomic(run_dir / SUMMARY, summary)
         _plot_quietly(run_dir)
         output_folder.commit()

@@ -69,6 +69,12 @@ class MineConfig(BaseModel):
         query_block: Queries processed together: bounds the similarity block and the teacher batch.
         typo_rate: Per-letter noise rate of typo-augmented copies of each training query; 0 switches it off.
         typo_copies: Typo copies per query (each reuses the clean query's positives and negatives).
+        teacher_backend: Scorer backend of the teacher (a name in ``rerank_fix.rerank.SCORERS``; ``torch``:
+            a sentence-transformers CrossEncoder). Any registered reranker can be a teacher.
+        teacher_filter: Use the teacher as a false-negative judge (default). ``False`` only records its
+            scores (``pos_scores``/``neg_scores`` in triples.jsonl, for distillation) and drops nothing.
+        audit: Record every candidate a false-negative check dropped and write ``audit.jsonl`` and
+            ``audit.html`` (suspected false negatives for a person to label).
 
     Example:
         >>> MineConfig(range_min=3, range_max=100, negatives=15).sampling
@@ -107,6 +113,9 @@ class MineConfig(BaseModel):
     query_block: int = Field(256, ge=1)
     typo_rate: float = Field(0.0, ge=0.0, le=0.5)
     typo_copies: int = Field(1, ge=1, le=20)
+    teacher_backend: str = "torch"
+    teacher_filter: bool = True
+    audit: bool = False
 
     @model_validator(mode="after")
     def _window(self) -> "MineConfig":

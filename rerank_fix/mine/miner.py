@@ -35,7 +35,8 @@ from rerank_fix.core.types import Document, EvalSet
 from rerank_fix.errors import DataError
 from rerank_fix.mine.config import MineConfig
 from rerank_fix.mine.dedup import DuplicateChecker
-from rerank_fix.mine.teacher import TeacherScorer, teacher_rejects
+from rerank_fix.mine.audit import SUSPECT_REASONS, Suspect
+from rerank_fix.mine.teacher import TeacherScorer, make_teacher, teacher_rejects
 
 if TYPE_CHECKING:
     from rerank_fix.retrieve.dense import DenseRetriever
@@ -97,6 +98,7 @@ class MiningResult:
     config: MineConfig
     corpus: Mapping[str, Document]
     rank_histograms: dict[str, np.ndarray] = field(default_factory=dict)
+    audit: list[Suspect] | None = None
 
     def text(self, doc_id: str) -> str:
         return self.corpus[doc_id].full_text
@@ -176,12 +178,11 @@ class HardNegativeMiner:
         self.show_progress = show_progress
         spec = teacher if teacher is not None else self.config.teacher
         self.teacher: TeacherScorer | None = None
-        if spec is not None and not self.config.false_negative_filter:
+        self.audit: list[Suspect] | None = [] if self.config.audit else None
+        if spec is not None and not self.config.false_negative_filter and self.config.teacher_filter:
             logger.warning("a teacher was given but the false-negative filter is off; the teacher is not used")
         elif spec is not None:
-            self.teacher = spec if isinstance(spec, TeacherScorer) else TeacherScorer(
-                spec, max_length=self.config.teacher_max_length, batch_size=self.config.teacher_batch_size,
-                device=self.config.device)
+            self.teacher = make_teacher(spec, self.config)
 
     def _dense(self) -> "DenseRetriever":
         if self.dense is None:
@@ -263,7 +264,7 @@ class HardNegativeMiner:
             records = _with_typo_copies(records, cfg, counts)
         stats = counts.as_stats(cfg, data, time.perf_counter() - started, self.teacher,
                                 source.dense.encoded_count if source.dense is not None else 0)
-        return MiningResult(records, stats, cfg, data.corpus, counts.histograms())
+        return MiningResult(records, stats, cfg, data.corpus, counts.histograms(), audit=self.audit)
 
     def _screen(self, qid: str, text: str, pos_ids: list[str], known_negatives: set[str],
                 ranking: list[tuple[str, float]], qvec: np.ndarray | None, source: Any,
@@ -282,10 +283,15 @@ class HardNegativeMiner:
         doc_ids = [d for d, _ in cands]
         reasons, sims, pos_sims = self._reasons(doc_ids, pos_ids, known_negatives, qvec, source, dedup)
         survivors = []
+        pos_ref = None if pos_sims is None else float(np.min(pos_sims))
         for i, (rank, (doc_id, score)) in enumerate(zip(ranks, cands)):
             reason = reasons[i]
             if reason is not None:
                 counts.drop(reason, rank)
+                if self.audit is not None and reason in SUSPECT_REASONS:
+                    self.audit.append(Suspect(qid, text, doc_id, rank, reason, float(score),
+                                              None if sims is None else float(sims[i]), pos_ref,
+                                              positive_ids=tuple(pos_ids)))
                 continue
             if doc_id in known_negatives:
                 counts.judged_negatives += 1
@@ -365,10 +371,16 @@ class HardNegativeMiner:
             logits, probs = self.teacher.probabilities([(s.text, corpus[c[1]].full_text) for s, c in owners])
             counts.teacher_scored += len(owners)
             rejected = teacher_rejects(probs, np.array([s.pos_prob for s, _ in owners]), cfg.teacher_fraction)
-            for (s, cand), logit, reject in zip(owners, logits, rejected):
+            if not cfg.teacher_filter:
+                rejected = np.zeros(len(owners), dtype=bool)  # scores recorded for distillation only
+            for (s, cand), logit, prob, reject in zip(owners, logits, probs, rejected):
                 if reject:
                     counts.drop("teacher", cand[0])
                     s.rejected.add(cand[1])
+                    if self.audit is not None:
+                        self.audit.append(Suspect(s.query_id, s.text, cand[1], cand[0], "teacher", float(cand[2]),
+                                                  cand[3], None if s.pos_dense is None else min(s.pos_dense),
+                                                  float(prob), s.pos_prob, tuple(s.pos_ids)))
                 elif s.need > 0:
                     s.accepted.append((*cand, float(logit)))
                     s.need -= 1

@@ -72,18 +72,23 @@ class TeacherScorer:
 
     def __init__(self, model: "str | CrossEncoder | Any", max_length: int | None = 512, batch_size: int = 32,
                  device: str | None = None, trust_remote_code: bool = False, show_progress: bool = False) -> None:
+        from rerank_fix.rerank.base import Reranker
+
         inner = getattr(model, "model", None) if type(model).__name__ == "CrossEncoderReranker" else None
+        # Any other reranker (ONNX, HTTP ...) is scored through the Reranker interface; its scores are
+        # taken as logits (a one-label relevance score).
+        self._reranker = model if isinstance(model, Reranker) and inner is None else None
         self._spec = model if isinstance(model, str) else None
-        self._model = inner if inner is not None else (None if isinstance(model, str) else model)
-        if self._model is None and self._spec is None:
-            raise ConfigError("teacher must be a model id, a path or a loaded CrossEncoder")
+        self._model = inner if inner is not None else (None if isinstance(model, str) or self._reranker else model)
+        if self._model is None and self._spec is None and self._reranker is None:
+            raise ConfigError("teacher must be a model id, a path, a loaded CrossEncoder or a Reranker")
         self.max_length, self.batch_size, self.device = max_length, batch_size, device
         self.trust_remote_code, self.show_progress = trust_remote_code, show_progress
         self.scored_pairs = 0
 
     @property
     def name(self) -> str:
-        return self._spec or type(self._model).__name__
+        return self._spec or getattr(self._reranker, "name", None) or type(self._model).__name__
 
     @property
     def model(self) -> "CrossEncoder":
@@ -104,6 +109,9 @@ class TeacherScorer:
         """Raw scores, ``(n,)`` for a one-label head or ``(n, labels)`` otherwise."""
         if not pairs:
             return np.zeros(0, dtype=np.float32)
+        if self._reranker is not None:
+            self.scored_pairs += len(pairs)
+            return np.asarray(self._reranker.score(list(pairs)), dtype=np.float32).reshape(len(pairs))
         import torch
 
         out = self.model.predict([list(p) for p in pairs], batch_size=self.batch_size,
@@ -127,3 +135,24 @@ class TeacherScorer:
         raw = self.logits(pairs)
         prob = to_probability(raw)
         return (raw[:, -1] - raw[:, 0] if raw.ndim == 2 else raw), prob
+
+
+def make_teacher(spec: Any, config: Any) -> TeacherScorer:
+    """A :class:`TeacherScorer` from a scorer, a loaded model, or a model id/path with ``config.teacher_backend``.
+
+    ``torch`` (the default backend) loads a sentence-transformers CrossEncoder and reads raw logits; any
+    other registered backend (``rerank_fix.rerank.SCORERS``) is built with the model id and scored through
+    the :class:`~rerank_fix.rerank.base.Reranker` interface.
+
+    Example:
+        >>> make_teacher("BAAI/bge-reranker-v2-m3", MineConfig())  # doctest: +SKIP
+    """
+    if isinstance(spec, TeacherScorer):
+        return spec
+    kwargs = dict(max_length=config.teacher_max_length, batch_size=config.teacher_batch_size, device=config.device)
+    if isinstance(spec, str) and config.teacher_backend != "torch":
+        from rerank_fix.rerank.base import SCORERS
+
+        backend = SCORERS.get(config.teacher_backend)
+        return TeacherScorer(backend(spec), **kwargs)
+    return TeacherScorer(spec, **kwargs)

@@ -10,6 +10,7 @@ Layout of ``out_dir``::
     dataset/n-tuple/
     stats.json                 counts, drop reasons and shares, score summaries, settings
     histogram.png              ranks of kept and dropped candidates; similarity of positives vs negatives
+    audit.jsonl, audit.html    with ``audit``: the candidates the false-negative checks dropped (suspects to label)
 
 Rows are streamed to disk in chunks; no output is assembled whole in memory. Typo-augmented queries
 (``query_id`` ``<id>#typo<k>``) carry their clean query's positives, negatives and teacher scores.
@@ -208,6 +209,11 @@ def write_all(result: MiningResult, out_dir: str | Path, plot: bool = True) -> d
                                                               if len(r.neg_ids) < result.config.negatives)}
     if plot:
         paths["histogram"] = str(plot_histogram(result, out / "histogram.png"))
+    if result.audit is not None:
+        from rerank_fix.mine.audit import write_audit
+
+        paths.update(write_audit(result.audit, result.corpus, out))
+        result.stats["outputs"]["audit_rows"] = len(result.audit)
     stats_path = out / "stats.json"
     write_json(stats_path, result.stats)
     paths["stats"] = str(stats_path)

@@ -27,6 +27,8 @@ from rerank_fix.pipeline.recipe import QuickTrainSpec
 logger = logging.getLogger("rerank_fix.pipeline")
 
 DONE = "quick_train.json"
+# Part of the cache key: bump when the training procedure changes what the same settings produce.
+TRAINER_VERSION = "head-init-1"
 
 
 def cache_root() -> Path:
@@ -121,7 +123,9 @@ def _key(spec: QuickTrainSpec, source: str, split: str, excluded: Iterable[str])
     # same settings is the same model whichever recipe asks for it.
     ident = {"spec": spec.model_dump(mode="json", exclude={"data"}),
              "source": str(Path(source).resolve()) if source != "demo" else "demo", "split": split,
-             "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest()}
+             "excluded": hashlib.sha1("\n".join(sorted(excluded)).encode()).hexdigest(),
+             # Models trained before the head warm start (rerank_fix.finetune.head_init) are not reused.
+             "trainer": TRAINER_VERSION}
     return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -186,7 +190,7 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
         "data": {"triples": str(triples_path), "group_size": group, "too_few_negatives": "repeat"},
         "train": {"epochs": spec.epochs, "per_device_batch_size": max(1, spec.batch_size // group),
                   "learning_rate": spec.learning_rate, "warmup_ratio": 0.1, "save_steps": 1_000_000,
-                  "save_total_limit": 2, "logging_steps": 10},
+                  "save_total_limit": 2, "logging_steps": 1},
         "eval": {"enabled": False},
     }, source=f"models.{alias}.quick_train")
     logger.info("quick-training %s on %s/%s: %d queries, %d negatives each", alias, source, split, len(triples),
