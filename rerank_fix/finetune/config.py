@@ -36,10 +36,12 @@ class ModelConfig(_Strict):
             hub config cannot be read: ``xlm-roberta-large`` (the bge-reranker-v2-m3 backbone) or ``auto``.
         trust_remote_code: Passed to transformers for models with custom code.
         attn_implementation: ``sdpa`` / ``eager`` / ``flash_attention_2``, or ``null`` for the default.
-        head_init: Warm start of a fresh one-logit head (:mod:`rerank_fix.finetune.head_init`): ``auto``
-            (default) fits it as a linear probe on the relevance labels when the checkpoint has no
-            classification head, and leaves trained heads alone; ``labels`` / ``bi_encoder`` always fit it
-            (to the labels, or to the bi-encoder's cosine similarity); ``none`` keeps the random draw.
+        head_init: Warm start of a fresh one-logit head (:mod:`rerank_fix.finetune.head_init`): ``none``
+            (default) keeps the random draw; ``auto`` fits it as a linear probe on the relevance labels when
+            the checkpoint has no classification head, and leaves trained heads alone; ``labels`` /
+            ``bi_encoder`` always fit it (to the labels, or to the bi-encoder's cosine similarity). Off by
+            default: on the demo it lowered the starting loss (1.267 against chance 1.386) but not the
+            nDCG@10 after 30 steps.
         head_init_queries: Training groups the probe is fitted on (forward passes only).
         head_init_scale: Within-group spread of the starting scores, in logits; ``null`` chooses it by
             cross-validated group loss (label target) or uses 2.0 (bi-encoder target).
@@ -55,7 +57,7 @@ class ModelConfig(_Strict):
     architecture: Literal["auto", "xlm-roberta-large"] = "auto"
     trust_remote_code: bool = False
     attn_implementation: str | None = None
-    head_init: Literal["auto", "none", "labels", "bi_encoder"] = "auto"
+    head_init: Literal["auto", "none", "labels", "bi_encoder"] = "none"
     head_init_queries: int = Field(64, ge=1)
     head_init_scale: float | None = Field(None, gt=0)
 

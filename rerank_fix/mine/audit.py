@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
 if TYPE_CHECKING:
-    from rerank_fix.data.types import Document
+    from rerank_fix.core.types import Document
 
 AUDIT_JSONL = "audit.jsonl"
 AUDIT_HTML = "audit.html"

@@ -83,7 +83,7 @@ def test_head_learning_rate_gets_its_own_group(fresh_model):
     assert sum(len(g["params"]) for g in optimizer.param_groups) == len(list(fresh_model.parameters()))
 
 
-def test_finetune_warm_starts_by_default_and_records_it(make_config, tmp_path):
+def test_finetune_warm_start_is_recorded_and_can_be_off(make_config, tmp_path):
     from rerank_fix.finetune.config import load_config
     from rerank_fix.finetune.trainer import run_finetune
 
