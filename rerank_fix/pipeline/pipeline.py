@@ -318,6 +318,7 @@ class Pipeline:
                 path = self._model_path(stage)
                 reranker = self.workspace.reranker(stage, path, share_scores=True)
                 source = run
+                self.workspace.check_parity(stage, path, run, rerank_texts, tuning.qrels if tuning else None)
                 # Keyed without the interpolation: pipelines that differ only in how they blend share the scores.
                 key = f"{lineage}|rerank|{stage.scoring_key()}|{path}|{texts_key(rerank_texts)}"
                 run, seconds, cached = self.workspace.memo(

@@ -13,7 +13,9 @@ from rerank_fix.retrieve.run import Run
 #: Scorer backends by name (``torch``; ONNX, OpenVINO and HTTP backends register themselves the same way).
 #: One file per backend under ``rerank_fix/rerank/``, each a :class:`Reranker` subclass decorated with
 #: ``@SCORERS.register("name")``; list the module below so it registers on first lookup.
-SCORERS: "Registry[type[Reranker]]" = Registry("scorer backend", modules=("rerank_fix.rerank.cross_encoder",))
+SCORERS: "Registry[type[Reranker]]" = Registry("scorer backend", modules=("rerank_fix.rerank.cross_encoder",
+                                                                           "rerank_fix.rerank.onnx",
+                                                                           "rerank_fix.rerank.openvino"))
 
 
 class Reranker(ABC):
