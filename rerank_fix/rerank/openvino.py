@@ -72,7 +72,8 @@ class OpenVinoScorer(OnnxScorer):
         model = core.read_model(str(onnx_path))
         if self.quantize == "int8":
             model = self._quantized(core, model, onnx_path, pairs)
-        config = {"PERFORMANCE_HINT": "THROUGHPUT" if not self.threads else "LATENCY"}
+        # f32 explicitly: on CPUs with bf16 units OpenVINO would otherwise pick bf16 for an fp32 model.
+        config = {"PERFORMANCE_HINT": "THROUGHPUT" if not self.threads else "LATENCY", "INFERENCE_PRECISION_HINT": "f32"}
         if self.threads:
             config["INFERENCE_NUM_THREADS"] = int(self.threads)
         compiled = core.compile_model(model, "CPU", config)

