@@ -91,3 +91,19 @@ def test_recipe_rejects_an_unknown_backend():
     assert RerankStage(model="m", backend="onnx-int8").backend == "onnx-int8"
     with pytest.raises(ValidationError, match="unknown scorer backend 'tensorrt'"):
         RerankStage(model="m", backend="tensorrt")
+
+
+def test_rerank_stage_runs_a_backend_behind_the_gate(demo):
+    from rerank_fix.pipeline.recipe import RerankStage
+    from rerank_fix.pipeline.workspace import PairScoreCache, Workspace
+    from rerank_fix.rerank.onnx import OnnxScorer
+
+    ds, run, pairs = demo
+    ws = Workspace(ds.corpus, show_progress=False, score_cache=False)
+    cfg = RerankStage(model="bundled", backend="onnx", depth=10, max_length=MAX_LENGTH)
+    reranker = ws.reranker(cfg, "bundled", share_scores=True)
+    assert isinstance(reranker, PairScoreCache) and isinstance(reranker.inner, OnnxScorer)
+    result = ws.check_parity(cfg, "bundled", run, ds.query_texts, ds.qrels)
+    assert result.passed and ws.check_parity(cfg, "bundled", run, ds.query_texts, ds.qrels) is result  # once
+    reranked = reranker.rerank(run, ds.query_texts, ds.corpus, depth=10)
+    assert set(reranked.results) == set(run.results)

@@ -80,3 +80,19 @@ def test_cache_returns_the_mapped_file_and_keeps_fp16_apart(tmp_path):
     assert encoded == 5 and half.folder != cache.folder and out.dtype == np.float32
     assert np.load(next(half.folder.glob("*.npy"))).dtype == np.float16
     np.testing.assert_allclose(out, vectors[:5], atol=1e-3)
+
+
+@pytest.mark.real
+def test_faiss_flat_equals_exact_numpy_on_scifact():
+    from tests.conftest import shared_set
+
+    from rerank_fix.data import load_eval_set
+    from rerank_fix.retrieve.dense import DenseRetriever
+
+    ds = load_eval_set(shared_set("scifact"), "test")
+    exact = DenseRetriever(show_progress=False, index="exact")
+    exact.index(ds.corpus)
+    flat = DenseRetriever(show_progress=False, index="flat")  # same model spec: the corpus comes from the cache
+    flat.index(ds.corpus)
+    a, b = exact.search(ds.query_texts, k=100), flat.search(ds.query_texts, k=100)
+    assert all(a.ranked_ids(q) == b.ranked_ids(q) for q in ds.query_texts)
