@@ -25,11 +25,11 @@ def top_k_cosine(query_vectors: np.ndarray, doc_vectors: np.ndarray, k: int,
     """Exact top-k by dot product of L2-normalised vectors, a block of queries at a time.
 
     Blocking keeps memory at ``block x n_docs`` floats instead of a full queries x corpus matrix; the block
-    shrinks on large corpora so that one block's scores stay near 64 MB (a 1M-document corpus would
+    shrinks on large corpora so that one block's scores stay near 256 MB (a 1M-document corpus would
     otherwise hold 1 GB of scores and 2 GB of argpartition indices per block).
     """
     k = min(k, doc_vectors.shape[0])
-    block = max(1, min(block, (16 << 20) // max(1, doc_vectors.shape[0])))
+    block = max(1, min(block, (64 << 20) // max(1, doc_vectors.shape[0])))
     all_idx = np.empty((len(query_vectors), k), dtype=np.int64)
     all_scores = np.empty((len(query_vectors), k), dtype=np.float32)
     for start in range(0, len(query_vectors), block):
