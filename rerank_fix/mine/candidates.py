@@ -1,9 +1,10 @@
 """Stage-one candidates for mining, a block of queries at a time, from the project's own retrievers.
 
-Dense retrieval runs :func:`rerank_fix.retrieve.dense.top_k_cosine` (blocked exact top-k) over vectors
-from :meth:`DenseRetriever.encode`, so the embedding cache of ``diagnose`` is shared and a second run
-encodes nothing. BM25 is :class:`BM25Retriever`; hybrid is their reciprocal rank fusion. The corpus
-matrix is held once; no queries x corpus matrix is ever built beyond one query block.
+Dense retrieval searches the dense retriever's vector index (:mod:`rerank_fix.retrieve.index`: exact
+numpy, or FAISS past its size threshold) over vectors from :meth:`DenseRetriever.encode`, so the embedding
+cache of ``diagnose`` is shared and a second run encodes nothing; a corpus encoded in one go comes back
+memory-mapped from that cache. BM25 is :class:`BM25Retriever`; hybrid is their reciprocal rank fusion.
+The miner asks for one query block at a time, so no queries x corpus matrix is ever built beyond a block.
 """
 from __future__ import annotations
 
@@ -70,6 +71,7 @@ class CandidateSource:
         self.doc_ids: list[str] = []
         self._row: dict[str, int] = {}
         self.doc_vectors: np.ndarray | None = None
+        self._index = None
 
     @property
     def has_vectors(self) -> bool:
@@ -82,6 +84,12 @@ class CandidateSource:
         if self.dense is not None:
             prefix = self.dense.doc_prefix
             self.doc_vectors = self.dense.encode([prefix + d.full_text for d in self.corpus.values()], "documents")
+            if self.retriever in ("dense", "hybrid"):
+                from rerank_fix.retrieve.index import make_index
+
+                self._index = make_index(getattr(self.dense, "index_kind", "auto"), len(self.doc_ids),
+                                         getattr(self.dense, "index_threshold", 50_000))
+                self._index.add(self.doc_vectors)
         if self.retriever in ("bm25", "hybrid"):
             if self.bm25 is None:
                 from rerank_fix.retrieve.bm25 import BM25Retriever
@@ -98,10 +106,8 @@ class CandidateSource:
             vectors = self.dense.encode([prefix + queries[q] for q in query_ids], "queries")
         runs: list[Run] = []
         if self.retriever in ("dense", "hybrid"):
-            from rerank_fix.retrieve.dense import top_k_cosine
-
-            assert vectors is not None and self.doc_vectors is not None
-            idx, scores = top_k_cosine(vectors, self.doc_vectors, self.depth)
+            assert vectors is not None and self._index is not None
+            idx, scores = self._index.search(vectors, self.depth)
             ids = self.doc_ids
             dense = {qid: list(zip([ids[d] for d in idx[i]], scores[i].tolist())) for i, qid in enumerate(query_ids)}
             if self.retriever == "dense":

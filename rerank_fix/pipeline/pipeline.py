@@ -334,6 +334,7 @@ class Pipeline:
         reranker = self.workspace.reranker(stage, path, share_scores=True)
         source = state.run
         rerank_texts = state.rerank_texts
+        self.workspace.check_parity(stage, path, source, rerank_texts, state.tuning.qrels if state.tuning else None)
         # Keyed without the interpolation: pipelines that differ only in how they blend share the scores.
         key = f"{state.lineage}|rerank|{stage.scoring_key()}|{path}|{texts_key(rerank_texts)}"
         run, seconds, cached = self.workspace.memo(

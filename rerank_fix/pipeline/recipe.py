@@ -65,6 +65,8 @@ class DenseStage(StageSpec):
         top_k: Documents returned per query (the depth later stages can use).
         batch_size: Encoding batch size.
         query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
+        index: ``auto`` (exact numpy below 50,000 documents, exact FAISS flat above), ``exact``, ``flat``,
+            or the approximate FAISS ``hnsw`` / ``ivf`` (see :mod:`rerank_fix.retrieve.index`).
 
     Example:
         >>> DenseStage(top_k=50).top_k
@@ -78,13 +80,14 @@ class DenseStage(StageSpec):
     batch_size: int = Field(64, ge=1)
     query_prefix: str = ""
     doc_prefix: str = ""
+    index: Literal["auto", "exact", "flat", "hnsw", "ivf"] = "auto"
 
     def build(self, embedding_cache: Any = None, show_progress: bool = True) -> "Retriever":
         from rerank_fix.retrieve import make_retriever
 
         return make_retriever("dense", model=self.model, batch_size=self.batch_size, cache_dir=embedding_cache,
                               query_prefix=self.query_prefix, doc_prefix=self.doc_prefix,
-                              show_progress=show_progress)
+                              show_progress=show_progress, index=self.index)
 
 
 @STAGES.register("bm25")
@@ -267,6 +270,9 @@ class RerankStage(StageSpec):
             cross-validation, or null for the reranker's order alone. The fix for a reranker that knows
             less than stage one about this domain (see :mod:`rerank_fix.fuse.interpolate`).
         tune: Cross-validation settings used when ``interpolate`` is ``tune``.
+        backend: Scorer backend from :data:`rerank_fix.rerank.SCORERS`: ``torch`` (default), ``onnx``,
+            ``onnx-int8``, ``openvino``, ``openvino-int8``. Any other than ``torch`` must pass the parity gate
+            (|ΔnDCG@10| <= 0.005 against torch fp32 on the judged queries) or the run stops with the figure.
 
     Example:
         >>> RerankStage(model="BAAI/bge-reranker-v2-m3", depth=100).depth
@@ -284,6 +290,16 @@ class RerankStage(StageSpec):
     trust_remote_code: bool = False
     interpolate: float | Literal["tune"] | None = None
     tune: InterpolationTune = Field(default_factory=InterpolationTune)
+    backend: str = "torch"
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        from rerank_fix.rerank.base import SCORERS
+
+        if value not in SCORERS:
+            raise ValueError(f"unknown scorer backend {value!r}; choose one of: {', '.join(SCORERS.names())}")
+        return value
 
     @field_validator("interpolate", mode="before")
     @classmethod

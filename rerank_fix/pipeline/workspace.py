@@ -266,7 +266,16 @@ class Workspace:
                 inner = build_http_reranker(model_path)
                 self._rerankers[key] = PairScoreCache(inner, self.stats) if share_scores else inner
             return self._rerankers[key]
+        backend = cfg.backend
         key = f"{model_path}|{cfg.max_length}|{cfg.batch_size}|{cfg.trust_remote_code}|{progress}"
+        if backend != "torch":
+            key += f"|{backend}"
+            if key not in self._rerankers:
+                from rerank_fix.rerank.base import SCORERS
+
+                self._rerankers[key] = SCORERS.get(backend)(model_path, max_length=cfg.max_length,
+                                                            batch_size=cfg.batch_size,
+                                                            trust_remote_code=cfg.trust_remote_code)
         if key not in self._rerankers:
             model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
             self._rerankers[key] = CrossEncoderReranker(model, max_length=cfg.max_length, batch_size=cfg.batch_size,
@@ -282,9 +291,35 @@ class Workspace:
 
                 root = Path(self.score_cache) if self.score_cache else default_cache_dir().parent / "scores"
                 model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
-                disk = EmbeddingCache(root, f"cross-encoder|{model_fingerprint(model)}|max_length={cfg.max_length}")
+                # A quantised backend scores differently: its scores never mix with torch's.
+                suffix = "" if backend == "torch" else f"|backend={backend}"
+                disk = EmbeddingCache(root, f"cross-encoder|{model_fingerprint(model)}|max_length={cfg.max_length}"
+                                            f"{suffix}")
             self._rerankers[shared_key] = PairScoreCache(self._rerankers[key], self.stats, disk)
         return self._rerankers[shared_key]
+
+    def check_parity(self, cfg: RerankStage, model_path: str, run: Run, queries: Mapping[str, str],
+                     qrels: Mapping[str, Mapping[str, int]] | None) -> Any:
+        """Gate a non-torch scorer backend once per (model, backend): |ΔnDCG@10| <= 0.005 against torch fp32
+        on the judged queries of ``run``, else :class:`~rerank_fix.evaluate.parity.ParityError` with the figure."""
+        backend = cfg.backend
+        if backend == "torch":
+            return None
+        key = f"parity|{model_path}|{cfg.max_length}|{backend}"
+        if key not in self._objects:
+            if not qrels:
+                logger.warning("scorer backend %s is not parity-checked: no judgements to check it on", backend)
+                self._objects[key] = None
+                return None
+            from rerank_fix.evaluate.parity import require_parity
+
+            torch_cfg = cfg.model_copy(update={"backend": "torch"})
+            result = require_parity(self.reranker(cfg, model_path, show_progress=False),
+                                    self.reranker(torch_cfg, model_path, show_progress=False),
+                                    run, queries, self.corpus, qrels, cfg.depth)
+            logger.info("%s: passed", result.line())
+            self._objects[key] = result
+        return self._objects[key]
 
     def memo(self, key: str, compute: Callable[[], Any]) -> tuple[Any, float, bool]:
         """Compute a derived result (reranked run, tuned fusion, rewrites) once per ``key``:

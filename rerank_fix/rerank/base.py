@@ -17,6 +17,8 @@ SCORERS: "Registry[type[Reranker]]" = Registry("scorer backend", modules=(
     "rerank_fix.rerank.cross_encoder",
     "rerank_fix.rerank.http_tei",
     "rerank_fix.rerank.http_cohere",
+    "rerank_fix.rerank.onnx",
+    "rerank_fix.rerank.openvino",
 ))
 
 

@@ -1,4 +1,4 @@
-"""Dense retrieval: any sentence-transformers bi-encoder, exact cosine top-k in numpy."""
+"""Dense retrieval: any sentence-transformers bi-encoder; exact cosine top-k in numpy, or FAISS at scale."""
 from __future__ import annotations
 
 import logging
@@ -15,26 +15,9 @@ from rerank_fix.core.run import Run
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
+    from rerank_fix.retrieve.index import VectorIndex
+
 logger = logging.getLogger("rerank_fix.retrieve")
-
-
-def top_k_cosine(query_vectors: np.ndarray, doc_vectors: np.ndarray, k: int,
-                 block: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Exact top-k by dot product of L2-normalised vectors, a block of queries at a time.
-
-    Blocking keeps memory at ``block x n_docs`` floats instead of a full queries x corpus matrix.
-    """
-    k = min(k, doc_vectors.shape[0])
-    all_idx = np.empty((len(query_vectors), k), dtype=np.int64)
-    all_scores = np.empty((len(query_vectors), k), dtype=np.float32)
-    for start in range(0, len(query_vectors), block):
-        sims = query_vectors[start:start + block] @ doc_vectors.T
-        part = np.argpartition(-sims, k - 1, axis=1)[:, :k] if k < sims.shape[1] else np.tile(np.arange(k), (len(sims), 1))
-        part_scores = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-part_scores, axis=1, kind="stable")
-        all_idx[start:start + block] = np.take_along_axis(part, order, axis=1)
-        all_scores[start:start + block] = np.take_along_axis(part_scores, order, axis=1)
-    return all_idx, all_scores
 
 
 class DenseRetriever(Retriever):
@@ -47,6 +30,13 @@ class DenseRetriever(Retriever):
             ``False`` disables caching.
         query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
         show_progress: Progress bars while encoding.
+        index: Vector index (:mod:`rerank_fix.retrieve.index`): ``auto`` (exact numpy below
+            ``index_threshold`` documents, exact FAISS flat above), ``exact``, ``flat``, ``hnsw`` or ``ivf``.
+        index_threshold: Where ``auto`` switches to FAISS.
+        encode_devices: Encode with sentence-transformers' multi-process pool on these devices
+            (``["cuda:0", "cuda:1"]``, or ``["cpu"] * 4`` for CPU processes); ``None`` encodes in-process.
+        cache_dtype: ``float32`` or ``float16`` storage in the embedding cache (fp16 halves disk and
+            memory-mapped reads; scores then differ from fp32 by about 1e-3).
 
     Example:
         >>> from rerank_fix.data import load_eval_set
@@ -61,7 +51,15 @@ class DenseRetriever(Retriever):
 
     def __init__(self, model: "str | SentenceTransformer | None" = None, batch_size: int = 64,
                  cache_dir: str | Path | bool | None = None, query_prefix: str = "", doc_prefix: str = "",
-                 show_progress: bool = True, device: str | None = None) -> None:
+                 show_progress: bool = True, device: str | None = None, index: str = "auto",
+                 index_threshold: int | None = None, encode_devices: Sequence[str] | None = None,
+                 cache_dtype: str = "float32") -> None:
+        from rerank_fix.retrieve.index import FAISS_THRESHOLD, KINDS
+
+        if index not in KINDS:
+            from rerank_fix.errors import ConfigError
+
+            raise ConfigError(f"unknown dense index {index!r}; choose one of: {', '.join(KINDS)}")
         # Either a spec to load lazily, or an already-loaded model (its repr then keys the cache).
         self._model_given = model is not None and not isinstance(model, str)
         self._model_spec = None if self._model_given else model
@@ -71,10 +69,15 @@ class DenseRetriever(Retriever):
         self.query_prefix, self.doc_prefix = query_prefix, doc_prefix
         self.show_progress = show_progress
         self.device = device
+        self.index_kind = index
+        self.index_threshold = FAISS_THRESHOLD if index_threshold is None else index_threshold
+        self.encode_devices = list(encode_devices) if encode_devices else None
+        self.cache_dtype = cache_dtype
         self.name = "dense"
         self.encoded_count = 0  # texts actually sent through the model; the cache makes this 0 on re-runs
         self._doc_ids: list[str] = []
         self._doc_vectors: np.ndarray | None = None
+        self._index: "VectorIndex | None" = None
         self._cache: EmbeddingCache | None = None
 
     @property
@@ -93,28 +96,41 @@ class DenseRetriever(Retriever):
 
     def _encode(self, texts: list[str], desc: str) -> np.ndarray:
         self.encoded_count += len(texts)
+        progress = self.show_progress and len(texts) > self.batch_size
+        if self.encode_devices and len(texts) > self.batch_size:
+            # sentence-transformers' own pool: one process per device, chunks handed out by it.
+            pool = self.model.start_multi_process_pool(self.encode_devices)
+            try:
+                return self.model.encode(texts, pool=pool, batch_size=self.batch_size, normalize_embeddings=True,
+                                         convert_to_numpy=True, show_progress_bar=progress)
+            finally:
+                self.model.stop_multi_process_pool(pool)
         return self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True,
-                                 convert_to_numpy=True, show_progress_bar=self.show_progress and len(texts) > self.batch_size)
+                                 convert_to_numpy=True, show_progress_bar=progress)
 
     def encode(self, texts: Sequence[str], desc: str = "encode") -> np.ndarray:
         if self.cache_dir is None:
             return self._encode(list(texts), desc)
         if self._cache is None:
-            self._cache = EmbeddingCache(self.cache_dir, self._model_key())
+            self._cache = EmbeddingCache(self.cache_dir, self._model_key(), dtype=self.cache_dtype)
         vectors, _ = self._cache.get_or_encode(list(texts), lambda missing: self._encode(missing, desc))
         return vectors
 
     def index(self, corpus: Mapping[str, Document]) -> None:
         self._doc_ids = list(corpus)
         self._doc_vectors = self.encode([self.doc_prefix + d.full_text for d in corpus.values()], "documents")
+        from rerank_fix.retrieve.index import make_index
+
+        self._index = make_index(self.index_kind, len(self._doc_ids), self.index_threshold)
+        self._index.add(self._doc_vectors)
 
     def search(self, queries: Mapping[str, str], k: int = 100) -> Run:
-        if self._doc_vectors is None:
+        if self._index is None:
             raise RuntimeError("call index() before search()")
         query_ids = list(queries)
         if not query_ids:
             return Run(self.name, {})
         query_vectors = self.encode([self.query_prefix + queries[q] for q in query_ids], "queries")
-        idx, scores = top_k_cosine(query_vectors, self._doc_vectors, k)
+        idx, scores = self._index.search(query_vectors, k)
         return Run(self.name, {qid: [(self._doc_ids[d], float(s)) for d, s in zip(idx[i], scores[i])]
                                for i, qid in enumerate(query_ids)})

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 
 from rerank_fix.core.types import Document
-from rerank_fix.retrieve.dense import DenseRetriever, top_k_cosine
+from rerank_fix.retrieve.dense import DenseRetriever
+from rerank_fix.retrieve.index import top_k_cosine
 
 DOCS = {
     "refund": Document("refund", "Refund policy", "Annual subscriptions can be refunded within 30 days."),
