@@ -274,6 +274,11 @@ def check_run_folder(cfg: "FinetuneConfig", resume: bool) -> Path | None:
     saved_path = run_dir / CONFIG_COPY
     if saved_path.is_file():
         saved = yaml.safe_load(saved_path.read_text(encoding="utf-8")) or {}
+        try:
+            # Fields added since the run started take their defaults, which keep the old behaviour.
+            saved = type(cfg).model_validate(saved).to_yaml_dict()
+        except Exception:  # a config this version cannot read: compare it as written
+            pass
         current = cfg.to_yaml_dict()
         diffs = [d for key in _RESUME_INVARIANT
                  for d in _saved_config_differences({key: saved.get(key)}, {key: current.get(key)})]
