@@ -147,11 +147,10 @@ def _sample_pairs(src: _Source, dev: "DevSetup | None", n: int = 32) -> list[tup
 
 
 def _raw_scores(model: "CrossEncoder", pairs: list[tuple[str, str]], batch_size: int = 32) -> np.ndarray:
-    import torch
+    from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
 
-    scores = model.predict([list(p) for p in pairs], batch_size=batch_size, activation_fn=torch.nn.Identity(),
-                           convert_to_numpy=True, show_progress_bar=False)
-    return np.asarray(scores, dtype=np.float64).reshape(len(pairs), -1)[:, 0]
+    logits = CrossEncoderReranker(model, batch_size=batch_size, show_progress=False).logits(pairs)
+    return np.asarray(logits, dtype=np.float64).reshape(len(pairs), -1)[:, 0]
 
 
 def _sha256(path: Path) -> str:

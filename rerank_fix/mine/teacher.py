@@ -74,36 +74,39 @@ class TeacherScorer:
                  device: str | None = None, trust_remote_code: bool = False, show_progress: bool = False) -> None:
         from rerank_fix.rerank.base import Reranker
 
-        inner = getattr(model, "model", None) if type(model).__name__ == "CrossEncoderReranker" else None
-        # Any other reranker (ONNX, HTTP ...) is scored through the Reranker interface; its scores are
-        # taken as logits (a one-label relevance score).
-        self._reranker = model if isinstance(model, Reranker) and inner is None else None
+        from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
+
+        # Any reranker other than the torch cross-encoder (ONNX, HTTP ...) is scored through the Reranker
+        # interface; its scores are taken as logits (a one-label relevance score).
+        self._reranker = model if isinstance(model, Reranker) and not isinstance(model, CrossEncoderReranker) else None
+        if isinstance(model, CrossEncoderReranker):
+            model = model.model
         self._spec = model if isinstance(model, str) else None
-        self._model = inner if inner is not None else (None if isinstance(model, str) or self._reranker else model)
-        if self._model is None and self._spec is None and self._reranker is None:
+        if self._reranker is None and self._spec is None and not hasattr(model, "predict"):
             raise ConfigError("teacher must be a model id, a path, a loaded CrossEncoder or a Reranker")
+        # num_labels=None keeps the head the checkpoint was saved with (1 or 2 labels).
+        self._scorer = None if self._reranker is not None else CrossEncoderReranker(
+            model, max_length=max_length, batch_size=batch_size, device=device, trust_remote_code=trust_remote_code,
+            show_progress=show_progress, num_labels=None)
         self.max_length, self.batch_size, self.device = max_length, batch_size, device
         self.trust_remote_code, self.show_progress = trust_remote_code, show_progress
         self.scored_pairs = 0
 
     @property
     def name(self) -> str:
-        return self._spec or getattr(self._reranker, "name", None) or type(self._model).__name__
+        return self._spec or getattr(self._reranker, "name", None) or type(self.model).__name__
 
     @property
     def model(self) -> "CrossEncoder":
-        if self._model is None:
-            from rerank_fix.models import load_cross_encoder, resolve_model
+        assert self._scorer is not None, "a non-torch teacher has no CrossEncoder"
+        if not self._scorer.is_loaded:
+            from rerank_fix.models import resolve_model
 
             if resolve_model(self._spec) == resolve_model(None):
                 logger.warning("the teacher %r is the bundled bi-encoder with a freshly initialised head; its "
                                "scores are random until it is trained, so the teacher check means nothing",
                                self._spec)
-            # num_labels=None keeps the head the checkpoint was saved with (1 or 2 labels).
-            self._model = load_cross_encoder(
-                self._spec, num_labels=None, max_length=self.max_length,  # type: ignore[arg-type]
-                device=self.device, trust_remote_code=self.trust_remote_code)
-        return self._model
+        return self._scorer.model
 
     def logits(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
         """Raw scores, ``(n,)`` for a one-label head or ``(n, labels)`` otherwise."""
@@ -112,15 +115,9 @@ class TeacherScorer:
         if self._reranker is not None:
             self.scored_pairs += len(pairs)
             return np.asarray(self._reranker.score(list(pairs)), dtype=np.float32).reshape(len(pairs))
-        import torch
-
-        out = self.model.predict([list(p) for p in pairs], batch_size=self.batch_size,
-                                 show_progress_bar=self.show_progress and len(pairs) > self.batch_size,
-                                 activation_fn=torch.nn.Identity(), convert_to_numpy=True)
+        self.model  # loaded here, so the bundled-model warning comes first
+        out = self._scorer.logits(pairs)
         self.scored_pairs += len(pairs)
-        out = np.asarray(out, dtype=np.float32)
-        if out.ndim == 2 and out.shape[1] == 1:
-            out = out[:, 0]
         if out.ndim == 2 and out.shape[1] > 2:
             raise ConfigError(f"teacher {self.name!r} has {out.shape[1]} output labels; a relevance teacher needs "
                               "1 (a relevance logit) or 2 (not relevant / relevant)")
