@@ -27,7 +27,7 @@ class Candidate:
     """One system to evaluate and perhaps route to.
 
     Args:
-        name: Unique pipeline name (``dense``, ``rrf``, ``dense+minilm@20~blend`` ...).
+        name: Unique pipeline name (``dense``, ``rrf``, ``dense+minilm-top20-blend`` ...).
         stages: Stages in recipe syntax (``[{"dense": {}}, {"rerank": {...}}]``).
         kind: ``stage-one``, ``rrf``, ``weighted-rrf``, ``rewrite``, ``rerank`` or ``blend``.
         description: One line for the report.
@@ -135,11 +135,11 @@ def rerank_candidates(bases: Sequence[Candidate], rerankers: Sequence[str], dept
     for depth in sorted(set(depths)):
         for base in bases:
             for model in rerankers:
-                alone = f"{base.name}+{model}@{depth}"
+                alone = f"{base.name}+{model}-top{depth}"
                 out.append(Candidate(alone, [*base.stages, {"rerank": {"model": model, "depth": depth}}], RERANK,
                                      base=base.name, reranker=model, depth=depth,
                                      description=f"{model} reranks the top {depth} of {base.name}"))
-                out.append(Candidate(f"{alone}~blend",
+                out.append(Candidate(f"{alone}-blend",
                                      [*base.stages, {"rerank": {"model": model, "depth": depth, "interpolate": "tune"}}],
                                      BLEND, base=base.name, reranker=model, depth=depth, alone=alone,
                                      description=f"{model} on the top {depth} of {base.name}, blended with the "

@@ -120,7 +120,7 @@ def _pairs(values: Mapping[str, str] | Sequence[str] | None, option: str) -> dic
 def _check_name(name: str, option: str) -> None:
     from rerank_fix.pipeline.recipe import _NAME
 
-    if not _NAME.match(name) or "@" in name or "~" in name:
+    if not _NAME.match(name):
         raise ConfigError(f"{option} {name}=...: {name!r} is not a usable name; use letters, digits and _ . + -")
 
 
