@@ -9,8 +9,9 @@ was ever chosen with that query's judgements.
 
 Then the policy is shrunk toward simplicity: in a stratum routed to candidate X, the cheapest eligible
 candidate C (the baseline, or one that is itself significantly better than the baseline there) replaces
-X unless X is significantly better than C on the training queries. So plain RRF wins over CV-weighted RRF,
-and a shallow rerank over a deep one, unless the data say otherwise.
+X unless X is significantly better than C on the training queries, or X's edge there exceeds the
+quality guarantee's tolerance (0.005; shrinking must not cost more than the guarantee allows). So plain RRF
+wins over CV-weighted RRF, and a shallow rerank over a deep one, unless the data say otherwise.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from typing import Any, Mapping, Sequence
 from rerank_fix.evaluate.metrics import per_query
 from rerank_fix.evaluate.stats import paired_test
 from rerank_fix.fix.candidates import BLEND, TUNED_FUSION, Candidate
+from rerank_fix.fix.guarantees import QUALITY_TOLERANCE
 from rerank_fix.pipeline.routing import ALL, RoutedOutcome, RoutingPolicy, fit_policy
 from rerank_fix.retrieve.run import Run
 
@@ -127,8 +129,9 @@ def fold_runs(candidates: Sequence[Candidate], runs: Mapping[str, Run], specs: M
 
 def shrink_policy(policy: RoutingPolicy, scores: Mapping[str, Mapping[str, float]], train_ids: Sequence[str],
                   labels: Mapping[str, str], order: Sequence[str], alpha: float, fold: int | None = None,
-                  seed: int = 0) -> tuple[RoutingPolicy, list[Shrink]]:
-    """Move each stratum to the cheapest eligible candidate that its choice is not significantly better than.
+                  seed: int = 0, tolerance: float = QUALITY_TOLERANCE) -> tuple[RoutingPolicy, list[Shrink]]:
+    """Move each stratum to the cheapest eligible candidate that its choice is not significantly better than
+    (and better by no more than ``tolerance`` on average).
 
     Eligible: the fallback, or a candidate whose gain over the fallback in that stratum was significant
     (Holm) when the policy was fitted. ``order`` is the cost order (cheapest first).
@@ -151,7 +154,7 @@ def shrink_policy(policy: RoutingPolicy, scores: Mapping[str, Mapping[str, float
             b = [scores[cheaper][q] for q in members]
             delta = _mean([x - y for x, y in zip(a, b)])
             p = paired_test(a, b, n_resamples=4000, seed=seed)
-            if not (p < alpha and delta > 0):
+            if not (p < alpha and delta > 0) and delta <= tolerance:
                 shrinks.append(Shrink(fold, ev.stratum, chosen, cheaper, delta, p))
                 ev.choice = cheaper
                 choices[ev.stratum] = cheaper
