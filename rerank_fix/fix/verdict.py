@@ -158,7 +158,9 @@ def render_report(result: "FixResult", files: dict[str, Any]) -> str:
     lines += ["## Guarantees", ""] + [f"- {g.line()}" for g in result.guarantees] + [""]
     comparisons = {"routed (nested CV)": result.routed_comparisons}
     comparisons.update({name: comps for name, comps in comp.comparisons.items()})
-    groups = [g for g in comp.evaluator.groups()]
+    # Overall, the built-in dimensions and the one routed on; every other stratum is in report.json.
+    shown = {ALL, "length", "typo", "query_set", result.recommended.dimension, result.nested.outcome.deploy.dimension}
+    groups = [g for g in comp.evaluator.groups() if g[0] in shown]
     for metric in ("ndcg@10", "recall@5"):
         lines += [f"## Δ {metric} vs {result.baseline}, per stratum", "",
                   "Paired Δ [95% bootstrap CI]; ▲ / ▼ significantly better / worse (Holm-adjusted randomization test, "
@@ -167,6 +169,11 @@ def render_report(result: "FixResult", files: dict[str, Any]) -> str:
                   markdown_table(*delta_table(comparisons, metric, groups)), ""]
     lines += ["## Candidates", "", f"Cheapest first (ties go to the earlier one); ★ best single candidate.", "",
               markdown_table(*candidate_rows(result)), ""]
+    cache = comp.cache
+    if cache.get("reranks"):
+        lines += [f"Cross-encoder pairs: {cache.get('pairs_scored', 0)} scored, {cache.get('pairs_reused', 0)} reused "
+                  f"across depths and blends, {cache.get('pairs_from_disk_cache', 0)} from the score cache of earlier "
+                  "runs (each (query, document) pair is scored once).", ""]
     if result.skipped:
         lines += ["Not tried:", ""] + [f"- {s.as_line()}" for s in result.skipped] + [""]
     lines += ["## Headroom (recall@50 − recall@5 ≥ 0.25 leaves room to rerank)", "",
