@@ -334,6 +334,8 @@ def fix(data: str, out: str | Path, split: str = "test", rerankers: Mapping[str,
     if not fusions:
         skipped.append(Skipped("RRF", "needs two stage ones that RRF can fuse (dense and bm25)"))
     bases = [baseline] + ([plain_rrf] if plain_rrf is not None else [])
+    # Your own runs (--run) are stage ones a reranker may improve too.
+    rerankable = bases + [c for c in stage_ones if c.name in run_map]
     if n_typo >= MIN_TYPO_QUERIES and n_typo >= MIN_TYPO_SHARE * n_queries:
         candidates += rewrite_candidates([b for b in bases if b.kind != "stage-one" or b.name in fusable])
     else:
@@ -344,7 +346,7 @@ def fix(data: str, out: str | Path, split: str = "test", rerankers: Mapping[str,
                                             "(and --budget-minutes) to mine and train one first"))
     else:
         rerank_bases = []
-        for b in bases:
+        for b in rerankable:
             room = _has_room(headroom[b.name], min_stratum_size)
             if room:
                 rerank_bases.append(b)
