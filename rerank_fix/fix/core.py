@@ -82,6 +82,13 @@ class FixResult:
         return self.candidates[0].name
 
     @property
+    def verdict(self) -> str:
+        """The one-line decision (see :func:`rerank_fix.fix.verdict.verdict_line`)."""
+        from rerank_fix.fix.verdict import verdict_line
+
+        return verdict_line(self)
+
+    @property
     def safe(self) -> bool:
         return all(g.holds for g in self.guarantees)
 
