@@ -160,9 +160,12 @@ def write_bundle(result: "FixResult", out: str | Path, plots: bool = True, expor
                 stratifier["vocabulary_file"] = "vocabulary.tsv"
         rerankers = _export_rerankers(result, tmp, export)
         actions = {name: second_stage_action(stages) for name, stages in result.concrete.items()}
+        # Without a stratifier every query gets one action: the policy's choice for "all", no strata.
+        default = policy.choice_for(ALL) if policy.dimension == ALL else policy.fallback
+        strata = {} if policy.dimension == ALL else dict(sorted(policy.choices.items()))
         serving = {"format": SERVING_FORMAT, "stratifier": stratifier,
-                   "default": actions[policy.fallback],
-                   "strata": {label: actions[choice] for label, choice in sorted(policy.choices.items())},
+                   "default": actions[default],
+                   "strata": {label: actions[choice] for label, choice in strata.items()},
                    "rerankers": rerankers}
         (tmp / "serving.json").write_text(json.dumps(serving, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         rewrite = next((s for stages in result.concrete.values() for s in stages if s["stage"] == "rewrite"), None)
@@ -176,8 +179,8 @@ def write_bundle(result: "FixResult", out: str | Path, plots: bool = True, expor
             "data": {k: v for k, v in result.data.items() if v},
             "baseline": result.baseline,
             "stratifier": stratifier,
-            "default": policy.fallback,
-            "strata": dict(sorted(policy.choices.items())),
+            "default": default,
+            "strata": strata,
             "pipelines": {name: {"stage_one": stage_one_summary(stages), "second_stage": actions[name],
                                  "stages": stages,
                                  "description": result.candidate(name).description}
