@@ -46,7 +46,7 @@ def delta_table(comparisons: Mapping[str, Sequence[StratumComparison]], metric: 
 
     Returns:
         ``(headers, rows)`` for :func:`~rerank_fix.report.tables.markdown_table`, plus a last column
-        counting significant strata (▲ / ▼).
+        counting significant strata (▲ / ▼) among the columns shown.
 
     Example:
         >>> from rerank_fix.evaluate.stats import Estimate
@@ -72,7 +72,7 @@ def delta_table(comparisons: Mapping[str, Sequence[StratumComparison]], metric: 
         for d, s, _ in columns:
             c = by_key.get((d, s))
             row.append(delta_cell(c, with_ci) if c is not None else "")
-        found = list(by_key.values())
+        found = [by_key[(d, s)] for d, s, _ in columns if (d, s) in by_key]
         row.append(f"{sum(c.verdict == HELPS for c in found)} ▲ / {sum(c.verdict == HURTS for c in found)} ▼")
         rows.append(row)
     return headers, rows
