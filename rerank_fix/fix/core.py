@@ -363,6 +363,10 @@ def fix(data: str, out: str | Path, split: str = "test", rerankers: Mapping[str,
                                        f"no stratum has headroom (largest recall@50 − recall@5: {best.headroom:.3f} "
                                        f"in {best.stratum}; the rule needs ≥ {HEADROOM_THRESHOLD})"))
         candidates += rerank_candidates(rerank_bases, list(models), depths)
+        if not rerank_bases:
+            # Nothing reranks, so no reranker was loaded or trained: say so instead of where it would come from.
+            notes = [n for n in notes if not n.startswith("reranker `")]
+            notes.append(f"reranker(s) {', '.join(models)} not loaded or trained: reranking cannot pay here")
 
     # 3. Run every candidate (stage one and cross-encoder pair scores shared; tuned ones cross-validated).
     t = time.perf_counter()
