@@ -11,7 +11,7 @@ import sys
 from rerank_fix import __version__
 from rerank_fix.errors import UserInputError
 
-COMMANDS = ("demo", "diagnose", "compare", "mine", "finetune", "export", "rewrite", "serve")
+COMMANDS = ("demo", "diagnose", "compare", "fix", "serve", "mine", "finetune", "export", "rewrite")
 
 
 def _modules():

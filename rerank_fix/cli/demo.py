@@ -33,4 +33,7 @@ def run(args) -> int:
     report = run_demo(out / "compare", max_queries=args.max_queries)
     folder.commit()
     print(f"comparison of fixes: {report}")
-    return 0
+    # The decision: the compare run above already scored dense/RRF top 20 with the demo reranker (cached),
+    # so fix at depths 10 and 20 with the same token limit adds selection, not cross-encoder work.
+    return cli_main(["fix", "--data", "demo", "--split", "test", "--top-k", "50", "--depths", "10,20",
+                     "--max-length", "128", "--out", str(out / "fix")])

@@ -6,7 +6,7 @@ from importlib import metadata
 
 __version__ = "0.1.0"
 
-_PEERS = ("torch", "sentence-transformers", "transformers", "numpy")
+_PEERS = ("torch", "sentence-transformers", "transformers", "numpy", "bm25s", "symspellpy")
 
 
 def versions() -> dict[str, str]:

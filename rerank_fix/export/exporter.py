@@ -212,7 +212,7 @@ def export_model(source: str | Path, target: str | Path, force: bool = False, on
 
         routing = RoutingPolicy.load(policy)
     if onnx or int8:
-        from rerank_fix.export.onnx import require_onnx
+        from rerank_fix.rerank.onnx_files import require_onnx
 
         require_onnx()
     if max_length is None and (cfg := src.config()) is not None:
@@ -319,8 +319,8 @@ def _onnx_variants(folder: Path, model: "CrossEncoder", dev: "DevSetup", onnx: b
                    exporter: str) -> list[dict[str, Any]]:
     from sentence_transformers import CrossEncoder
 
-    from rerank_fix.export.onnx import (INT8_FILE, ONNX_FILE, ExportParityError, OnnxReranker, export_onnx,
-                                        parity, quantize_int8)
+    from rerank_fix.export.onnx import ExportParityError, OnnxReranker, parity
+    from rerank_fix.rerank.onnx_files import INT8_FILE, ONNX_FILE, export_onnx, quantize_int8
     from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
 
     max_length = model.max_seq_length

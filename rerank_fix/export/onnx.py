@@ -14,7 +14,6 @@ import numpy as np
 
 from rerank_fix.errors import UserInputError
 from rerank_fix.rerank.base import Reranker
-from rerank_fix.rerank.onnx_files import INT8_FILE, ONNX_FILE, export_onnx, quantize_int8, require_onnx
 
 
 MIN_CORRELATION = 0.99

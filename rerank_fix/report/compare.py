@@ -322,21 +322,15 @@ def render_markdown(result: "ComparisonResult", files: dict[str, Any]) -> str:
     if "headline" in plots:
         lines += [f"![overall scores]({plots['headline']})", ""]
     lines += ["## Findings", ""]
-    found_all = verdicts(result)
-    if found_all:
-        by_pipeline: dict[str, list] = {}
-        for v in found_all:
-            by_pipeline.setdefault(v.pipeline, []).append(v)
-        for name, found in by_pipeline.items():
-            helps = sum(v.comparison.verdict == HELPS for v in found)
-            hurts = len(found) - helps
-            lines.append(f"- **{name}** vs {result.baseline.name}: significantly better in {helps}, worse in {hurts} "
-                         "stratum × metric pairs")
-            lines += [f"  - {v.sentence}" for v in found]
-    else:
-        lines += ["- No pipeline differs significantly from the baseline in any stratum."]
-    lines += [f"- {n}" for n in notes(result)]
-    lines += [""]
+    from rerank_fix.report.delta_table import delta_table
+
+    if not verdicts(result):
+        lines += ["No pipeline differs significantly from the baseline in any stratum.", ""]
+    for metric in recipe.compare_metrics:
+        lines += [f"**Δ {metric} vs {result.baseline.name}** (paired Δ [95% CI]; ▲ / ▼ significant after Holm; "
+                  "(small): too few queries to judge)", "",
+                  markdown_table(*delta_table(result.comparisons, metric, result.evaluator.groups())), ""]
+    lines += [n for note in notes(result) for n in (note, "")]
     lines += ["## Per stratum", ""]
     dims = list(dict.fromkeys(d for d, _, _ in result.evaluator.groups() if d != ALL))
     for metric in recipe.compare_metrics:

@@ -374,7 +374,7 @@ def test_export_with_onnx_is_served_on_onnx_runtime(exported, local_model, tmp_p
     """An export holding onnx/model.onnx is scored by ONNX Runtime, like the torch model (float noise apart)."""
     from sentence_transformers import CrossEncoder
 
-    from rerank_fix.export.onnx import ONNX_FILE, export_onnx
+    from rerank_fix.rerank.onnx_files import ONNX_FILE, export_onnx
 
     folder = tmp_path / "with-onnx"
     shutil.copytree(exported, folder)
