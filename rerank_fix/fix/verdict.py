@@ -67,9 +67,7 @@ def verdict_screen(result: "FixResult") -> str:
               f"  policy: {result.recommended.describe()}"]
     for s in result.skipped:
         lines.append(f"  skipped {s.as_line()}")
-    from rerank_fix.report.wording import notes
-
-    for n in notes(result):
+    for n in result.notes:
         lines.append(f"  note: {n}")
     if result.bundle is not None:
         lines.append(f"  bundle: {result.bundle}")
@@ -198,7 +196,7 @@ def render_report(result: "FixResult", files: dict[str, Any]) -> str:
 
 
 def report_data(result: "FixResult") -> dict[str, Any]:
-    from rerank_fix.report.compare import _clean
+    from rerank_fix.core.jsonio import to_json_value as _clean
 
     comp = result.comparison
     return _clean({

@@ -106,3 +106,19 @@ def test_clear_errors_before_any_work(tmp_path, kwargs, message):
         fix("demo", tmp_path / "out", **kwargs)
     assert message in str(info.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_the_bundle_is_what_rerank_fix_load_serves(fixed):
+    """The contract between ``fix`` and ``serve``: the bundle's serving.json drives rerank_fix.load."""
+    import rerank_fix
+
+    _, out = fixed
+    deployment = rerank_fix.load(out)
+    docs = ["Reset your password from the sign-in page.", "Invoices are emailed monthly.", "Two-factor setup guide."]
+    ranked = deployment.rerank("how do I reset my password", docs, scores=[0.9, 0.2, 0.5])
+    assert sorted(i for i, _ in ranked) == [0, 1, 2]
+    serving = json.loads((out / "serving.json").read_text(encoding="utf-8"))
+    info = deployment.info()
+    assert info["versions"]["rerank_fix"] and info["policy"]
+    if serving["default"]["action"] == "keep" and not serving["strata"]:
+        assert [i for i, _ in ranked] == [0, 1, 2]  # keep: the stage-one order as given
