@@ -8,11 +8,11 @@ import pytest
 
 @pytest.fixture(autouse=True)
 def _cli_logging_does_not_leak():
-    """``rerank-fix`` run in-process installs a rich log handler on stdout; without undoing it, a later doctest
-    would see INFO lines (e.g. BM25's empty-ranking notice) in its expected output."""
+    """``rerank-fix`` run in-process installs a rich log handler on the root logger and sets levels; put them back,
+    or later tests (and doctests, which compare printed output) would see its INFO lines."""
+    root, ours = logging.getLogger(), logging.getLogger("rerank_fix")
+    handlers, level, our_level = root.handlers[:], root.level, ours.level
     yield
-    root = logging.getLogger()
-    for handler in list(root.handlers):
-        if type(handler).__name__ == "RichHandler":
-            root.removeHandler(handler)
-    logging.getLogger("rerank_fix").setLevel(logging.NOTSET)
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    ours.setLevel(our_level)

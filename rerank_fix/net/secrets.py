@@ -110,3 +110,11 @@ class RedactingFilter(logging.Filter):
         if cleaned != message:
             record.msg, record.args = cleaned, ()
         return True
+
+
+def env_name_field(value: object) -> str | None:
+    """:func:`check_env_name` for a pydantic ``api_key_env`` validator (which must raise ValueError)."""
+    try:
+        return check_env_name(value, "api_key_env")
+    except ConfigError as exc:
+        raise ValueError(str(exc)) from None

@@ -156,12 +156,9 @@ class OpenAIConfig(_Strict):
     @field_validator("api_key_env")
     @classmethod
     def _env_name_ok(cls, value: str | None) -> str | None:
-        from rerank_fix.net.secrets import check_env_name
+        from rerank_fix.net.secrets import env_name_field
 
-        try:
-            return check_env_name(value, "api_key_env")
-        except ConfigError as exc:
-            raise ValueError(str(exc)) from None
+        return env_name_field(value)
 
     @field_validator("base_url")
     @classmethod

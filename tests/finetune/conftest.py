@@ -1,21 +1,10 @@
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import pytest
 import yaml
 from finetune_helpers import tiny_config, write_collection, write_triples
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    # The CLI installs a rich handler on the root logger; put things back for other tests.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import logging
 
 import pytest
 from rewrite_helpers import chat_body, last_user_query
@@ -11,16 +10,6 @@ from werkzeug import Response
 
 from rerank_fix.cli import main
 from rerank_fix.data import load_eval_set
-
-
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    # main() installs a rich handler on the root logger; put things back for the other tests.
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
 
 
 def _read_jsonl(path):
