@@ -238,7 +238,7 @@ def test_model_alias_overrides_merge(tmp_path):
     recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
                          {"models.minilm-quick.quick_train.max_queries": 10})
     spec = recipe.models["minilm-quick"].quick_train
-    assert spec.max_queries == 10 and spec.learning_rate == 2e-4  # the rest still from configs/models.yaml
+    assert spec.max_queries == 10 and spec.learning_rate == 1e-4  # the rest still from configs/models.yaml
     recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
                          {"models.minilm-quick": {"path": "BAAI/bge-reranker-v2-m3"}})
     assert recipe.models["minilm-quick"].path == "BAAI/bge-reranker-v2-m3"
