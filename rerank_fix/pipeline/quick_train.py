@@ -129,6 +129,30 @@ def _key(spec: QuickTrainSpec, source: str, split: str, excluded: Iterable[str])
     return hashlib.sha1(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def finetune_settings(spec: QuickTrainSpec, alias: str, output_dir: str | Path, triples: str | Path) -> dict[str, Any]:
+    """The fine-tuning config (:class:`~rerank_fix.finetune.config.FinetuneConfig` fields) ``spec`` asks for.
+
+    Example:
+        >>> s = finetune_settings(QuickTrainSpec(negatives=15, group_size=4), "q", "run", "t.jsonl")
+        >>> s["data"]["group_size"], s["train"]["per_device_batch_size"]
+        (4, 4)
+    """
+    # Each query brings a group of one positive and group - 1 of its mined negatives, redrawn every epoch.
+    group = min(spec.group_size or spec.negatives + 1, spec.negatives + 1)
+    return {
+        "name": f"quick-{alias}",
+        "output_dir": str(output_dir),
+        "seed": spec.seed,
+        "model": {"name_or_path": spec.base, "max_length": spec.max_length, "head_init": spec.head_init},
+        "data": {"triples": str(triples), "group_size": group, "too_few_negatives": "repeat"},
+        "train": {"epochs": spec.epochs, "per_device_batch_size": max(1, spec.batch_size // group),
+                  "learning_rate": spec.learning_rate, "warmup_ratio": spec.warmup_ratio,
+                  "head_learning_rate": spec.head_learning_rate, "save_steps": 1_000_000,
+                  "save_total_limit": 2, "logging_steps": 1},
+        "eval": {"enabled": False},
+    }
+
+
 def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None,
                 eval_queries: Mapping[str, Any] | None = None, alias: str = "quick",
                 cache_dir: str | Path | None = None, show_progress: bool = True) -> QuickTrained:
@@ -181,18 +205,8 @@ def quick_train(spec: QuickTrainSpec, source: str, eval_split: str | None = None
     from rerank_fix.finetune.config import parse_config
     from rerank_fix.finetune.trainer import run_finetune
 
-    group = spec.negatives + 1
-    cfg = parse_config({
-        "name": f"quick-{alias}",
-        "output_dir": str(folder / "run"),
-        "seed": spec.seed,
-        "model": {"name_or_path": spec.base, "max_length": spec.max_length},
-        "data": {"triples": str(triples_path), "group_size": group, "too_few_negatives": "repeat"},
-        "train": {"epochs": spec.epochs, "per_device_batch_size": max(1, spec.batch_size // group),
-                  "learning_rate": spec.learning_rate, "warmup_ratio": 0.1, "save_steps": 1_000_000,
-                  "save_total_limit": 2, "logging_steps": 1},
-        "eval": {"enabled": False},
-    }, source=f"models.{alias}.quick_train")
+    cfg = parse_config(finetune_settings(spec, alias, folder / "run", triples_path),
+                       source=f"models.{alias}.quick_train")
     logger.info("quick-training %s on %s/%s: %d queries, %d negatives each", alias, source, split, len(triples),
                 spec.negatives)
     result = run_finetune(cfg, show_progress=show_progress)

@@ -553,6 +553,11 @@ class QuickTrainSpec(_Strict):
         negatives: Hard negatives per query, mined from ``negatives_from``'s top results.
         negatives_from: ``dense`` or ``bm25``.
         epochs / batch_size / learning_rate / max_length: Training settings.
+        group_size: Documents per training group (one positive and ``group_size - 1`` of the query's mined
+            negatives, redrawn every epoch); null: ``negatives + 1`` (all of them).
+        warmup_ratio: Share of the steps with a rising learning rate.
+        head_init / head_learning_rate: Warm start and own rate of the fresh head (finetune ``model.head_init``
+            and ``train.head_learning_rate``).
         seed: Seeds the sample and the training.
 
     Example:
@@ -570,6 +575,10 @@ class QuickTrainSpec(_Strict):
     batch_size: int = Field(16, ge=1)
     learning_rate: float = Field(5e-5, gt=0, lt=1)
     max_length: int = Field(256, ge=16)
+    group_size: int | None = Field(None, ge=2, le=65)
+    warmup_ratio: float = Field(0.1, ge=0, lt=1)
+    head_init: Literal["auto", "none", "labels", "bi_encoder"] = "none"
+    head_learning_rate: float | None = Field(None, gt=0, lt=1)
     seed: int = 0
 
 

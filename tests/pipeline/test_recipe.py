@@ -217,11 +217,28 @@ def test_quick_train_refuses_the_evaluated_split(tmp_path):
     assert choose_split(QuickTrainSpec(), "demo", "test") == "train"
 
 
+def test_quick_train_levers_reach_the_finetune_config():
+    from rerank_fix.finetune.config import parse_config
+    from rerank_fix.pipeline.quick_train import finetune_settings
+    from rerank_fix.pipeline.recipe import QuickTrainSpec
+
+    spec = QuickTrainSpec(negatives=15, group_size=4, batch_size=16, warmup_ratio=0.2, head_init="auto",
+                          head_learning_rate=2e-3)
+    cfg = parse_config(finetune_settings(spec, "minilm-quick", "run", "triples.jsonl"))
+    assert cfg.data.group_size == 4 and cfg.train.per_device_batch_size == 4
+    assert cfg.train.warmup_ratio == 0.2 and cfg.train.head_learning_rate == 2e-3 and cfg.model.head_init == "auto"
+    # Without group_size a group holds every mined negative; a group never asks for more than were mined.
+    assert parse_config(finetune_settings(QuickTrainSpec(negatives=3), "q", "run", "t")).data.group_size == 4
+    assert parse_config(finetune_settings(QuickTrainSpec(negatives=3, group_size=8), "q", "run", "t")).data.group_size == 4
+    with pytest.raises(ValueError):
+        QuickTrainSpec(group_size=1)
+
+
 def test_model_alias_overrides_merge(tmp_path):
     recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
                          {"models.minilm-quick.quick_train.max_queries": 10})
     spec = recipe.models["minilm-quick"].quick_train
-    assert spec.max_queries == 10 and spec.learning_rate == 2e-4  # the rest still from configs/models.yaml
+    assert spec.max_queries == 10 and spec.learning_rate == 1e-4  # the rest still from configs/models.yaml
     recipe = load_recipe(ROOT / "recipes" / "compare-fixes.yaml",
                          {"models.minilm-quick": {"path": "BAAI/bge-reranker-v2-m3"}})
     assert recipe.models["minilm-quick"].path == "BAAI/bge-reranker-v2-m3"
