@@ -61,6 +61,8 @@ def test_make_demo_command_on_a_small_sample(tmp_path):
     assert compare["eval_set"]["queries"] == 20
     assert {p["name"] for p in compare["pipelines"]} >= {"dense", "dense+rerank", "rrf", "routed"}
     assert (tmp_path / "demo" / "compare" / "report.html").is_file()
+    fixed = strict_json(tmp_path / "demo" / "fix" / "report.json")  # make demo ends with the fix verdict
+    assert fixed["queries"] == 20 and fixed["verdict"].startswith(("deploy:", "keep the baseline"))
 
 
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])

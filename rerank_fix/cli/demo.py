@@ -36,4 +36,4 @@ def run(args) -> int:
     # The decision: the compare run above already scored dense/RRF top 20 with the demo reranker (cached),
     # so fix at depths 10 and 20 with the same token limit adds selection, not cross-encoder work.
     return cli_main(["fix", "--data", "demo", "--split", "test", "--top-k", "50", "--depths", "10,20",
-                     "--max-length", "128", "--out", str(out / "fix")])
+                     "--max-length", "128", *sample, "--out", str(out / "fix")])

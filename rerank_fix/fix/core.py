@@ -61,7 +61,7 @@ def _check_name(name: str, option: str) -> None:
 
 
 def _reranker_models(source: str, rerankers: dict[str, str], train_split: str | None, budget_minutes: float | None,
-                     split: str) -> tuple[dict[str, Any], list[str]]:
+                     split: str, max_queries: int | None = None) -> tuple[dict[str, Any], list[str]]:
     """``models:`` for the recipe, and notes on where each reranker comes from."""
     from rerank_fix.pipeline.recipe import Recipe, check_model_reference
 
@@ -96,7 +96,10 @@ def _reranker_models(source: str, rerankers: dict[str, str], train_split: str | 
         from rerank_fix.report.demo import demo_recipe_path
         from rerank_fix.pipeline.recipe import load_recipe
 
-        spec = load_recipe(demo_recipe_path()).models["minilm-quick"]
+        # A sampled look trains on as many queries as it evaluates, as `rerank-fix demo --max-queries` does,
+        # so both reuse one cached model.
+        overrides = {"models.minilm-quick.quick_train.max_queries": max_queries} if max_queries else None
+        spec = load_recipe(demo_recipe_path(), overrides).models["minilm-quick"]
         models["minilm-quick"] = spec.model_dump(mode="json", exclude_none=True)
         notes.append("reranker `minilm-quick`: the demo's quick-trained MiniLM cross-encoder (recipes/demo.yaml)")
     return models, notes
@@ -244,7 +247,7 @@ def fix(data: str, out: str | Path, split: str = "test", rerankers: Mapping[str,
         raise ConfigError(f"--data {data}: no such folder or file; give a BEIR folder, a pairs file or 'demo'")
     data_spec = {"source": source, "split": split, "queries_file": queries_file, "query_sets": dict(query_sets or {}),
                  "max_queries": max_queries}
-    models, notes = _reranker_models(source, reranker_map, train_split, budget_minutes, split)
+    models, notes = _reranker_models(source, reranker_map, train_split, budget_minutes, split, max_queries)
     depths = usable_depths(depths, top_k)
     common = dict(data=data_spec, top_k=top_k, folds=folds, alpha=alpha, min_stratum_size=min_stratum_size,
                   seed=seed, max_length=max_length)
