@@ -104,16 +104,17 @@ _ID_CHARS = re.compile(r"[\d_/\\@#:.=+]")
 def editable_word(chunk: str) -> tuple[str, str, str] | None:
     """``(leading punctuation, word, trailing punctuation)`` when typo generation may edit ``chunk``.
 
-    Stricter than :func:`is_protected_chunk` (every protected chunk is also left alone here): the word is
-    letters joined by ``-`` or ``'``, has at least three letters, and no capital after its first letter
-    (``BRCA``, ``mRNA``, ``iPhone``, ``McDonald`` are names or ids; a typo there makes another query).
+    Stricter than detection: a chunk :func:`is_protected_chunk` calls an id is never edited, and the word
+    must also be letters joined by ``-`` or ``'``, have at least three letters, and no capital after its
+    first letter (``BRCA``, ``mRNA``, ``iPhone``, ``e-Mail`` are names or ids; a typo there makes another
+    query).
 
     Example:
-        >>> editable_word("(treatment),"), editable_word("mRNA"), editable_word("p53")
-        (('(', 'treatment', '),'), None, None)
+        >>> editable_word("(treatment),"), editable_word("mRNA"), editable_word("p53"), editable_word("Met¹⁴⁹")
+        (('(', 'treatment', '),'), None, None, None)
     """
     match = _EDITABLE.match(chunk)
-    if match is None or _ID_CHARS.search(match.group(2)):
+    if match is None or _ID_CHARS.search(match.group(2)) or is_protected_chunk(chunk):
         return None
     word = match.group(2)
     if sum(c.isalpha() for c in word) < 3 or any(c.isupper() for c in word[1:]):

@@ -147,7 +147,8 @@ def test_keyboard_neighbours_are_exactly_the_adjacent_keys_of_the_qwerty_grid():
 TRICKY_CHUNKS = ["p53", "BRCA1", "COVID-19", "v2.1", "IL-6", "mRNA", "TNF", "getUserName", "api_key", "McDonald", "e-Mail",
                  "config.yaml", "https://x.io/a", "user@mail.com", "of", "an", "AML", "EMAs", "iOS", "a/b", "x@y",
                  "(treatment),", "medicare's", "well-known", "define?", "foo!bar", "*bold*", "_x", "...", "\"quote\"",
-                 "naïve", "Straße", "e-mail", "don't", "rock'n'roll", "x=y", "[link](url)", "C++", "Ünïcödé"]
+                 "naïve", "Straße", "e-mail", "don't", "rock'n'roll", "x=y", "[link](url)", "C++", "Ünïcödé",
+                 "Met¹⁴⁹", "Ser³,", "\"\\$\").replace(\"\\\"\","]
 
 
 def test_generation_never_edits_a_chunk_detection_calls_an_id():
