@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from rerank_fix.core.jsonio import write_json
 
 logger = logging.getLogger("rerank_fix.net")
 
@@ -60,11 +60,7 @@ class JsonDiskCache:
     def put(self, key: str, value: Any) -> None:
         path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"value": value}, handle, ensure_ascii=False)
-            os.replace(tmp, path)
+            write_json(path, {"value": value}, indent=None)  # callers cache only finite scores
         except OSError as exc:
             # A read-only or full disk must not turn a good answer into a failure.
             logger.warning("could not write cache entry under %s: %s", self.root, exc)
