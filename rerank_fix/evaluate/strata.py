@@ -106,8 +106,9 @@ class TypoStratifier(Stratifier):
 
     A query term is a *likely typo* when it is a plain ASCII word that the typo model
     (:class:`~rerank_fix.core.typos.TypoJudge`) calls one: absent from the corpus vocabulary and the common
-    English words, yet within Damerau–Levenshtein distance ``max_edits`` of a reasonably frequent corpus term. A query is
-    typo-heavy when at least ``min_share`` of its terms are likely typos (and at least one is).
+    English words, yet within Damerau–Levenshtein distance ``max_edits`` of a reasonably frequent corpus
+    term. A query is typo-heavy when at least ``min_share`` of its terms are likely typos (and at least one
+    is).
 
     On the DL19 subset (43 clean queries, 10 typo versions) these defaults flag 0 clean queries and 92% of
     the altered typo queries; on the bundled demo set, 35 of its 44 labelled typo queries and 4 clean ones.
