@@ -12,7 +12,8 @@ Usage::
     python scripts/build_demo_data.py --check    # exit 1 if the shipped files are stale
     python scripts/build_demo_data.py --out /tmp/demo --seed 7
 
-Only the Python standard library is used, so the script runs anywhere.
+Only the Python standard library and the typo model of ``rerank_fix/core/typos.py`` (itself
+standard-library only) are used, so the script runs anywhere.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ from pathlib import Path
 
 DEFAULT_SEED = 20240917
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# Typos come from the project's one typo model (standard library only, like this script).
+sys.path.insert(0, str(REPO_ROOT))
+from rerank_fix.core.typos import misspell  # noqa: E402
+
 DEFAULT_OUT = REPO_ROOT / "rerank_fix" / "data" / "demo"
 
 # Targets from the issue; the split sizes follow from these shares of all queries.
@@ -325,60 +330,6 @@ def render_release(t: Topic, rng: random.Random) -> tuple[str, str]:
 # Typos
 # ---------------------------------------------------------------------------
 
-_ROWS = ["qwertyuiop", "asdfghjkl", "zxcvbnm"]
-_POS = {c: (r, i) for r, row in enumerate(_ROWS) for i, c in enumerate(row)}
-
-
-def _neighbours(c: str) -> list[str]:
-    if c not in _POS:
-        return []
-    r, i = _POS[c]
-    out = []
-    for dr in (-1, 0, 1):
-        rr = r + dr
-        if 0 <= rr < len(_ROWS):
-            for di in ((-1, 1) if dr == 0 else (0, 1) if dr < 0 else (-1, 0)):
-                j = i + di
-                if 0 <= j < len(_ROWS[rr]):
-                    out.append(_ROWS[rr][j])
-    return out
-
-
-def _typo_word(w: str, rng: random.Random) -> str:
-    ops = ["delete", "swap", "neighbour", "vowels"]
-    weights = [3, 3, 3, 1.5 if sum(c in "aeiou" for c in w[1:]) >= 2 and len(w) >= 5 else 0]
-    op = rng.choices(ops, weights)[0]
-    if op == "delete":
-        i = rng.randrange(1, len(w))
-        return w[:i] + w[i + 1:]
-    if op == "swap":
-        i = rng.randrange(1, len(w) - 1)
-        return w[:i] + w[i + 1] + w[i] + w[i + 2:]
-    if op == "neighbour":
-        idx = [i for i in range(1, len(w)) if _neighbours(w[i].lower())]
-        i = rng.choice(idx)
-        sub = rng.choice(_neighbours(w[i].lower()))
-        return w[:i] + (sub.upper() if w[i].isupper() else sub) + w[i + 1:]
-    return w[0] + "".join(c for c in w[1:] if c.lower() not in "aeiou")
-
-
-def make_typo(text: str, rng: random.Random) -> str:
-    """Corrupt one or two words the way people mistype into a search box."""
-    spans = [m.span() for m in re.finditer(r"[A-Za-z]{4,}", text)]
-    n = 1 if len(spans) == 1 or rng.random() < 0.7 else 2
-    chosen = sorted(rng.sample(spans, n), reverse=True)
-    out = text
-    for a, b in chosen:
-        word = out[a:b]
-        new = _typo_word(word, rng)
-        for _ in range(5):
-            if new != word:
-                break
-            new = _typo_word(word, rng)
-        out = out[:a] + new + out[b:]
-    return out
-
-
 # ---------------------------------------------------------------------------
 # Assembly
 # ---------------------------------------------------------------------------
@@ -479,9 +430,9 @@ def build(seed: int = DEFAULT_SEED) -> Built:
     queries: list[tuple[str, dict, dict[str, int]]] = []
     for i, (text, meta, rel) in enumerate(raw_queries):
         if i in typo_idx:
-            noisy = make_typo(text, rng)
+            noisy = misspell(text, rng)
             while noisy in seen or noisy == text:
-                noisy = make_typo(text, rng)
+                noisy = misspell(text, rng)
             seen.add(noisy)
             meta = {**meta, "typo": True, "clean_text": text}
             text = noisy

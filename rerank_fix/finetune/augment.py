@@ -1,16 +1,19 @@
 """Typo augmentation of training queries, with the project's one typo model.
 
-The miner's :func:`rerank_fix.mine.typos.make_typo` is used so that training sees the same kind of
-noise that the typo evaluation measures.
+:func:`rerank_fix.core.typos.make_typo` is used so that training sees the same kind of noise that the
+miner adds and the typo evaluation measures.
 """
 from __future__ import annotations
 
 import random
 from typing import Callable
 
+from rerank_fix.core.typos import make_typo
+
 TypoFn = Callable[[str, float, random.Random], str]
 
-TYPO_FUNCTION = "rerank_fix.mine.typos.make_typo"
+#: The typo model's dotted name, recorded in the run's data stats and the model card.
+TYPO_FUNCTION = f"{make_typo.__module__}.{make_typo.__qualname__}"
 
 
 def typo_function() -> tuple[TypoFn, str]:
@@ -18,9 +21,7 @@ def typo_function() -> tuple[TypoFn, str]:
 
     Example:
         >>> fn, name = typo_function()
-        >>> fn("treatment of breast cancer", 0.2, random.Random(0)) != "treatment of breast cancer"
-        True
+        >>> name, fn("treatment of breast cancer", 0.2, random.Random(0)) != "treatment of breast cancer"
+        ('rerank_fix.core.typos.make_typo', True)
     """
-    from rerank_fix.mine.typos import make_typo
-
     return make_typo, TYPO_FUNCTION

@@ -11,7 +11,7 @@ here all pairs of a micro-batch are scored in one pass (the tests check the two 
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
@@ -77,7 +77,31 @@ class GroupSoftmaxCrossEntropyLoss(nn.Module):
         return {"mini_batch_size": self.mini_batch_size, "temperature": self.temperature}
 
 
-class GroupedBinaryCrossEntropyLoss(nn.Module):
+class _LibraryGroupLoss(nn.Module):
+    """A sentence-transformers loss (``inner``) fed this module's group batches; a subclass only says, in
+    :meth:`library_batch`, how a batch of groups becomes the library loss's inputs and labels."""
+
+    def __init__(self, inner: nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+
+    @property
+    def model(self) -> "CrossEncoder":
+        return self.inner.model
+
+    def library_batch(self, inputs: list, labels: list[Tensor]) -> tuple[list, Any]:
+        raise NotImplementedError
+
+    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
+                task: str | None = None) -> Tensor:
+        library_inputs, library_labels = self.library_batch(inputs, labels)
+        return self.inner(library_inputs, library_labels, prompt=prompt, task=task)
+
+    def get_config_dict(self) -> dict:
+        return self.inner.get_config_dict()
+
+
+class GroupedBinaryCrossEntropyLoss(_LibraryGroupLoss):
     """sentence-transformers' ``BinaryCrossEntropyLoss`` on every (query, document) pair of the groups.
 
     Args:
@@ -89,29 +113,20 @@ class GroupedBinaryCrossEntropyLoss(nn.Module):
     """
 
     def __init__(self, model: "CrossEncoder", pos_weight: float | None = None) -> None:
-        super().__init__()
         from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
 
         weight = None if pos_weight is None else torch.tensor(float(pos_weight))
-        self.inner = BinaryCrossEntropyLoss(model, pos_weight=weight)
+        super().__init__(BinaryCrossEntropyLoss(model, pos_weight=weight))
 
-    @property
-    def model(self) -> "CrossEncoder":
-        return self.inner.model
-
-    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
-                task: str | None = None) -> Tensor:
+    def library_batch(self, inputs: list, labels: list[Tensor]) -> tuple[list, Tensor]:
         queries, docs_list = inputs
         flat_q = [q for q, docs in zip(queries, docs_list) for _ in docs]
         flat_d = [d for docs in docs_list for d in docs]
-        flat_labels = torch.cat([torch.as_tensor(lab).view(-1) for lab in labels]).float().to(self.inner.model.device)
-        return self.inner([flat_q, flat_d], flat_labels, prompt=prompt, task=task)
-
-    def get_config_dict(self) -> dict:
-        return self.inner.get_config_dict()
+        flat_labels = torch.cat([torch.as_tensor(lab).view(-1) for lab in labels]).float().to(self.model.device)
+        return [flat_q, flat_d], flat_labels
 
 
-class GroupedMarginMSELoss(nn.Module):
+class GroupedMarginMSELoss(_LibraryGroupLoss):
     """sentence-transformers' ``MarginMSELoss`` on groups: MSE between the student's and the teacher's
     ``score(positive) - score(negative_i)`` margins (Hofstaetter et al. 2020).
 
@@ -131,27 +146,18 @@ class GroupedMarginMSELoss(nn.Module):
     """
 
     def __init__(self, model: "CrossEncoder") -> None:
-        super().__init__()
         from sentence_transformers.cross_encoder.losses import MarginMSELoss
 
-        self.inner = MarginMSELoss(model)
+        super().__init__(MarginMSELoss(model))
 
-    @property
-    def model(self) -> "CrossEncoder":
-        return self.inner.model
-
-    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
-                task: str | None = None) -> Tensor:
+    def library_batch(self, inputs: list, labels: list[Tensor]) -> tuple[list, Tensor]:
         queries, docs_list = inputs
         columns = [list(col) for col in zip(*docs_list)]
         scores = torch.stack([torch.as_tensor(lab, dtype=torch.float32) for lab in labels]).to(self.model.device)
-        return self.inner([list(queries), *columns], scores, prompt=prompt, task=task)
-
-    def get_config_dict(self) -> dict:
-        return self.inner.get_config_dict()
+        return [list(queries), *columns], scores
 
 
-class TemperedListNetLoss(nn.Module):
+class TemperedListNetLoss(_LibraryGroupLoss):
     """sentence-transformers' ``ListNetLoss`` with the labels (teacher scores) divided by a temperature:
     the cross-entropy between ``softmax(teacher / T)`` and ``softmax(student)``, FlagEmbedding's listwise
     distillation.
@@ -161,20 +167,13 @@ class TemperedListNetLoss(nn.Module):
     """
 
     def __init__(self, model: "CrossEncoder", temperature: float = 1.0, mini_batch_size: int | None = None) -> None:
-        super().__init__()
         from sentence_transformers.cross_encoder.losses import ListNetLoss
 
-        self.inner = ListNetLoss(model, mini_batch_size=mini_batch_size)
+        super().__init__(ListNetLoss(model, mini_batch_size=mini_batch_size))
         self.temperature = temperature
 
-    @property
-    def model(self) -> "CrossEncoder":
-        return self.inner.model
-
-    def forward(self, inputs: list, labels: list[Tensor], prompt: str | None = None,
-                task: str | None = None) -> Tensor:
-        scaled = [torch.as_tensor(lab, dtype=torch.float32) / self.temperature for lab in labels]
-        return self.inner(inputs, scaled, prompt=prompt, task=task)
+    def library_batch(self, inputs: list, labels: list[Tensor]) -> tuple[list, list[Tensor]]:
+        return inputs, [torch.as_tensor(lab, dtype=torch.float32) / self.temperature for lab in labels]
 
     def get_config_dict(self) -> dict:
         return {**self.inner.get_config_dict(), "temperature": self.temperature}

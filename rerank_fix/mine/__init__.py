@@ -15,7 +15,7 @@ _WHERE = {
     "MiningResult": "rerank_fix.mine.miner",
     "MineConfig": "rerank_fix.mine.config",
     "load_own_pairs": "rerank_fix.mine.inputs",
-    "make_typo": "rerank_fix.mine.typos",
+    "make_typo": "rerank_fix.core.typos",
 }
 
 

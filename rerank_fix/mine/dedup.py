@@ -19,13 +19,13 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
-import re
 import unicodedata
 from typing import Callable, Iterable
 
 import numpy as np
 
-_WORD = re.compile(r"\w+")
+from rerank_fix.core.text import word_chars
+
 # For ASCII text, mapping every non-word character to a space and splitting gives exactly the \w+ tokens,
 # several times faster than the regex.
 _ASCII_NON_WORD = str.maketrans({chr(c): " " for c in range(128) if not (chr(c).isalnum() or chr(c) == "_")})
@@ -35,7 +35,7 @@ def normalized_tokens(text: str) -> list[str]:
     """Case-folded ``\\w+`` words of the NFKC-normalised text."""
     if text.isascii():
         return text.lower().translate(_ASCII_NON_WORD).split()
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return word_chars(unicodedata.normalize("NFKC", text).casefold())
 
 
 def normalized_text(text: str) -> str:

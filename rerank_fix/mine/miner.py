@@ -427,7 +427,7 @@ def _record(state: _QueryState, with_teacher: bool) -> MinedQuery:
 
 
 def _with_typo_copies(records: list[MinedQuery], cfg: MineConfig, counts: "_Counters") -> list[MinedQuery]:
-    from rerank_fix.mine.typos import typo_variants
+    from rerank_fix.core.typos import typo_variants
 
     by_id = {r.query_id: r for r in records}
     out = list(records)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from rerank_fix.core.jsonio import write_json
 
 logger = logging.getLogger("rerank_fix.net")
 
@@ -30,6 +30,10 @@ def request_key(endpoint: str, model: str | None, payload: Any) -> str:
 class JsonDiskCache:
     """One small JSON file per answer under ``root/<2 hex>/<key>.json``, written atomically.
 
+    An entry is ``{field: value}``; an unreadable entry is a miss, and a failed write only a warning (a
+    read-only or full disk must not turn a good answer into a failure). Subclasses change ``field`` and
+    what :meth:`accept` lets through (the rewrite cache keeps strings only).
+
     Args:
         root: Folder for the cache; created on first write.
 
@@ -40,37 +44,40 @@ class JsonDiskCache:
         [0.5, 0.25]
     """
 
+    field = "value"
+    log = logger
+
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
 
     def _path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.json"
 
+    def accept(self, value: Any) -> bool:
+        """Whether a stored value is usable (anything, here)."""
+        return True
+
     def get(self, key: str) -> Any | None:
         path = self._path(key)
         try:
             with path.open("r", encoding="utf-8") as handle:
-                return json.load(handle).get("value")
+                value = json.load(handle).get(self.field)
         except FileNotFoundError:
             return None
         except (OSError, ValueError, AttributeError):
-            logger.warning("ignoring unreadable cache entry %s", path)
+            self.log.warning("ignoring unreadable cache entry %s", path)
             return None
+        return value if self.accept(value) else None
 
     def put(self, key: str, value: Any) -> None:
-        path = self._path(key)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump({"value": value}, handle, ensure_ascii=False)
-            os.replace(tmp, path)
+            write_json(self._path(key), {self.field: value}, indent=None)  # callers cache only finite scores
         except OSError as exc:
-            # A read-only or full disk must not turn a good answer into a failure.
-            logger.warning("could not write cache entry under %s: %s", self.root, exc)
+            self.log.warning("could not write cache entry under %s: %s", self.root, exc)
 
     def count(self) -> int:
+        """Number of stored answers."""
         return sum(1 for _ in self.root.glob("*/*.json")) if self.root.is_dir() else 0
 
     def __repr__(self) -> str:
-        return f"JsonDiskCache({str(self.root)!r})"
+        return f"{type(self).__name__}({str(self.root)!r})"

@@ -26,7 +26,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator, model_v
 
 from rerank_fix.config_io import apply_dotted_overrides, deep_merge, loc_text, read_yaml, validation_message, yaml_line
 from rerank_fix.errors import ConfigError, UserInputError, quote
-from rerank_fix.pipeline.stage import STAGES, AddError, StageSpec, kinds_with_role
+from rerank_fix.pipeline.stage import ROLES, STAGES, AddError, StageSpec, kinds_with_role
 from rerank_fix.pipeline.stage import Strict as _Strict
 
 if TYPE_CHECKING:
@@ -382,18 +382,13 @@ class RewriteStage(StageSpec):
             add(("config",), str(exc))
 
 
-Stage = Annotated[Union[tuple(STAGES.get(k) for k in STAGES.names())],  # type: ignore[misc]
-                  Field(discriminator="stage")]
-
-#: Stage kinds by role, from the registry (kept as names for error messages and old imports).
-RETRIEVER_KINDS = tuple(kinds_with_role("retriever"))
-FIRST_STAGE_KINDS = tuple(kinds_with_role("retriever", "fusion"))
-STAGE_KINDS = tuple(STAGES.names())
-
-
 # ------------------------------------------------------------------------------------------ pipelines
-class RouteSpec(_Strict):
+@STAGES.register("route")
+class RouteSpec(StageSpec):
     """A routed pipeline: per stratum, use whichever of ``between`` the evidence supports.
+
+    Registered in ``STAGES`` like every stage, but a *pipeline-level* spec (role ``route``): it is a
+    pipeline's ``route:`` key rather than an item of its ``stages:`` (see :mod:`rerank_fix.pipeline.stage`).
 
     The policy is chosen on training folds and scored on the held-out fold (cross-validation); the
     first option is the fallback, and another option replaces it in a stratum only where it is
@@ -422,6 +417,8 @@ class RouteSpec(_Strict):
     folds: int | None = Field(None, ge=2, le=50)
     min_stratum_size: int = Field(10, ge=2)
 
+    role: ClassVar[str] = "route"
+
     @model_validator(mode="after")
     def _one_source(self) -> "RouteSpec":
         if self.policy is None and (not self.between or len(self.between) < 2):
@@ -430,6 +427,40 @@ class RouteSpec(_Strict):
         if self.between is not None and len(set(self.between)) != len(self.between):
             raise ValueError("between: a pipeline is named twice")
         return self
+
+    @property
+    def kind(self) -> str:
+        return "route"  # the recipe key is the pipeline's ``route:``, so the spec has no ``stage`` field
+
+    def tuned_metrics(self) -> list[str]:
+        return [self.metric]
+
+    def needs(self) -> list[str]:
+        return list(self.between or [])
+
+    def check(self, recipe: Any, add: AddError) -> None:
+        index = next(i for i, p in enumerate(recipe.pipelines) if p.route is self)
+        if index == 0:
+            add((), "the first pipeline is the baseline; it cannot be routed. Put a plain pipeline (e.g. dense) first")
+        _check_metric(self.metric, ("metric",), add)
+        earlier = [q.name for q in recipe.pipelines[:index]]
+        for j, name in enumerate(self.between or []):
+            if name not in earlier:
+                add(("between", j), f"{name!r} is not an earlier pipeline (earlier: {', '.join(earlier) or 'none'})")
+            elif recipe.pipeline(name).routed:
+                add(("between", j), f"{name!r} is itself routed; route between plain pipelines")
+        if self.policy is not None and not recipe.resolve_path(self.policy).is_file():
+            add(("policy",), f"policy file {self.policy!r} not found")
+
+
+#: Kinds that are items of a pipeline's ``stages:`` (every registered kind but the pipeline-level ``route``).
+STAGE_KINDS = tuple(kinds_with_role(*ROLES))
+Stage = Annotated[Union[tuple(STAGES.get(k) for k in STAGE_KINDS)],  # type: ignore[misc]
+                  Field(discriminator="stage")]
+
+#: Stage kinds by role, from the registry (kept as names for error messages and old imports).
+RETRIEVER_KINDS = tuple(kinds_with_role("retriever"))
+FIRST_STAGE_KINDS = tuple(kinds_with_role("retriever", "fusion"))
 
 
 class PipelineSpec(_Strict):
@@ -475,6 +506,11 @@ class PipelineSpec(_Strict):
     @property
     def routed(self) -> bool:
         return self.route is not None
+
+    @property
+    def specs(self) -> list[StageSpec]:
+        """The registered specs this pipeline is made of: its route, or its stages."""
+        return [self.route] if self.route is not None else list(self.stages)
 
     @property
     def first_stage(self) -> StageSpec | None:
@@ -713,9 +749,7 @@ class Recipe(_Strict):
         """``metrics`` plus whatever comparisons, tuning and routing need, in a stable order."""
         extra = list(self.compare_metrics)
         for p in self.pipelines:
-            if p.route is not None:
-                extra.append(p.route.metric)
-            for s in p.stages:
+            for s in p.specs:
                 extra.extend(s.tuned_metrics())
         return list(dict.fromkeys([*self.metrics, *(m.strip().lower() for m in extra)]))
 
@@ -947,8 +981,6 @@ def check_model_reference(recipe: Recipe, value: str) -> str | None:
 
 def check_recipe(recipe: Recipe, errors: _Errors) -> None:
     """Cross-field checks pydantic cannot express field by field."""
-    from rerank_fix.evaluate.metrics import parse_metric
-
     names = [p.name for p in recipe.pipelines]
     for i, (treatment, baseline) in enumerate(recipe.also_compare):
         for j, name in enumerate((treatment, baseline)):
@@ -964,22 +996,7 @@ def check_recipe(recipe: Recipe, errors: _Errors) -> None:
             errors.add((*loc, "name"), f"pipeline name {p.name!r} is already used by pipelines[{seen[p.name]}]")
         seen.setdefault(p.name, i)
         if p.route is not None:
-            if i == 0:
-                errors.add((*loc, "route"), "the first pipeline is the baseline; it cannot be routed. "
-                                            "Put a plain pipeline (e.g. dense) first")
-            try:
-                parse_metric(p.route.metric)
-            except ConfigError as exc:
-                errors.add((*loc, "route", "metric"), str(exc))
-            for j, name in enumerate(p.route.between or []):
-                earlier = [q.name for q in recipe.pipelines[:i]]
-                if name not in earlier:
-                    errors.add((*loc, "route", "between", j),
-                               f"{name!r} is not an earlier pipeline (earlier: {', '.join(earlier) or 'none'})")
-                elif recipe.pipeline(name).routed:
-                    errors.add((*loc, "route", "between", j), f"{name!r} is itself routed; route between plain pipelines")
-            if p.route.policy is not None and not recipe.resolve_path(p.route.policy).is_file():
-                errors.add((*loc, "route", "policy"), f"policy file {p.route.policy!r} not found")
+            p.route.check(recipe, lambda where, message, rloc=(*loc, "route"): errors.add((*rloc, *where), message))
             continue
         _check_stage_order(recipe, p, loc, errors)
 

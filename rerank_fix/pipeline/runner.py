@@ -398,8 +398,8 @@ def _select(recipe: Recipe, only: list[str] | None) -> list[PipelineSpec]:
                           f"(recipe has: {', '.join(p.name for p in recipe.pipelines)})")
     keep = {recipe.baseline.name, *only}
     for p in recipe.pipelines:
-        if p.name in keep and p.route is not None:
-            keep.update(p.route.between or [])
+        if p.name in keep:
+            keep.update(name for spec in p.specs for name in spec.needs())
     return [p for p in recipe.pipelines if p.name in keep]
 
 

@@ -4,10 +4,20 @@ A spec is a pydantic model (what the recipe may say, validated with file:line er
 what the rest of the system needs, so nothing dispatches on the class of a stage:
 
 - ``role``: how the runner and the latency probe treat it: ``rewrite`` (changes the query texts),
-  ``retriever`` (stage one from an index), ``fusion`` (stage one from several retrievers) or ``rerank``;
+  ``retriever`` (stage one from an index), ``fusion`` (stage one from several retrievers), ``rerank``,
+  or ``route`` (see below);
 - :meth:`StageSpec.label`: its name in reports;
 - :meth:`StageSpec.check`: checks that need the whole recipe (files exist, models resolve, metrics parse);
+- :meth:`StageSpec.tuned_metrics` and :meth:`StageSpec.needs`: the metrics it optimises and the earlier
+  pipelines it is built from, so the recipe computes the first and ``--only`` keeps the second;
 - for retrievers, :meth:`StageSpec.build`: the retriever the workspace indexes once and shares.
+
+``route`` is registered here too (``RouteSpec`` in recipe.py), and validates, names its metric and the
+pipelines it needs through the same methods, but it is a pipeline-level spec: it stands in a pipeline's
+``route:`` key, never in its ``stages:`` list. A stage transforms one pipeline's queries or candidates;
+a route chooses, per query, between whole earlier pipelines, so it can only run once they have run (the
+runner evaluates routed pipelines last). Its role is therefore not one of :data:`ROLES`, the roles a
+``stages:`` list may use.
 
 Adding a stage kind is one file: a subclass decorated with ``@STAGES.register("kind")`` whose module is
 listed in ``STAGES``' ``modules`` below (it is then also accepted inside ``rrf: {retrievers: [...]}`` when its
@@ -18,6 +28,8 @@ role is ``retriever``).
     ('retriever', 'fusion')
     >>> sorted(kinds_with_role("retriever"))
     ['bm25', 'dense', 'run']
+    >>> STAGES.get("route").role, "route" in kinds_with_role(*ROLES)
+    ('route', False)
 """
 from __future__ import annotations
 
@@ -34,7 +46,7 @@ if TYPE_CHECKING:
 STAGES: "Registry[type[StageSpec]]" = Registry(
     "stage", modules=("rerank_fix.pipeline.recipe", "rerank_fix.pipeline.run_file"))
 
-#: Roles, in the order a pipeline may use them: ``[rewrite] -> retriever | fusion -> [rerank ...]``.
+#: Roles, in the order a ``stages:`` list may use them: ``[rewrite] -> retriever | fusion -> [rerank ...]``.
 ROLES = ("rewrite", "retriever", "fusion", "rerank")
 FIRST_STAGE_ROLES = ("retriever", "fusion")
 
@@ -66,6 +78,10 @@ class StageSpec(Strict):
 
     def tuned_metrics(self) -> list[str]:
         """Metrics cross-validated tuning inside this stage optimises (they must be computed)."""
+        return []
+
+    def needs(self) -> list[str]:
+        """Names of earlier pipelines this spec is built from (a route's ``between``)."""
         return []
 
     def components(self) -> list["StageSpec"]:

@@ -24,10 +24,9 @@ from rerank_fix.pipeline.recipe import RerankStage, stage_key
 from rerank_fix.pipeline.stage import StageSpec
 from rerank_fix.core.run import Run
 
-from rerank_fix.rerank.base import Reranker
+from rerank_fix.rerank.base import SCORERS, Reranker
 
 if TYPE_CHECKING:
-    from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
     from rerank_fix.retrieve.base import Retriever
 
 logger = logging.getLogger("rerank_fix.pipeline")
@@ -160,7 +159,7 @@ class Workspace:
         self._retrievers: dict[str, Retriever] = {}
         self._runs: dict[tuple[str, str], tuple[Run, float]] = {}
         self._memo: dict[str, tuple[Any, float]] = {}
-        self._rerankers: dict[str, CrossEncoderReranker] = {}
+        self._rerankers: dict[str, Reranker] = {}
         self._models: dict[tuple[str, int | None, bool], Any] = {}
         self._objects: dict[str, Any] = {}
         self._lock = threading.Lock()
@@ -254,10 +253,9 @@ class Workspace:
         With ``share_scores`` the (query, document) scores are remembered across pipelines, so reranking
         RRF's top 50 after dense's top 50 scores only the documents dense did not have.
         """
-        from rerank_fix.rerank.cross_encoder import CrossEncoderReranker
+        from rerank_fix.rerank.http_base import build_http_reranker, is_http_reranker
 
         progress = self.show_progress if show_progress is None else show_progress
-        from rerank_fix.rerank.http_base import build_http_reranker, is_http_reranker
 
         if is_http_reranker(model_path):
             # A reranking API: its client caches answers on disk itself; pairs are still shared in memory.
@@ -270,17 +268,16 @@ class Workspace:
         key = f"{model_path}|{cfg.max_length}|{cfg.batch_size}|{cfg.trust_remote_code}|{progress}"
         if backend != "torch":
             key += f"|{backend}"
-            if key not in self._rerankers:
-                from rerank_fix.rerank.base import SCORERS
-
-                self._rerankers[key] = SCORERS.get(backend)(model_path, max_length=cfg.max_length,
-                                                            batch_size=cfg.batch_size,
-                                                            trust_remote_code=cfg.trust_remote_code)
         if key not in self._rerankers:
-            model = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
-            self._rerankers[key] = CrossEncoderReranker(model, max_length=cfg.max_length, batch_size=cfg.batch_size,
-                                                        trust_remote_code=cfg.trust_remote_code,
-                                                        show_progress=progress)
+            # Every backend is built through SCORERS. The torch one gets the model this workspace loads once,
+            # which every pipeline and the score cache's fingerprint share; the others load their own files.
+            if backend == "torch":
+                source: Any = self.cross_encoder(model_path, cfg.max_length, cfg.trust_remote_code)
+                options: dict[str, Any] = {"show_progress": progress}
+            else:
+                source, options = model_path, {}
+            self._rerankers[key] = SCORERS.get(backend)(source, max_length=cfg.max_length, batch_size=cfg.batch_size,
+                                                        trust_remote_code=cfg.trust_remote_code, **options)
         if not share_scores:
             return self._rerankers[key]
         shared_key = "shared|" + key

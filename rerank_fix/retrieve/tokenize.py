@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+# BM25's own word: unlike core.text.TOKEN a hyphen splits words (covid-19 -> covid, 19), and it stays
+# exactly as it is because every BM25 score and run depends on it.
 _WORD = re.compile(r"[A-Za-z0-9]+(?:[_'][A-Za-z0-9]+)*")
 _CAMEL = re.compile(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z]+|[A-Z]+|[0-9]+")
 

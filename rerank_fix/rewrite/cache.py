@@ -4,10 +4,11 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
-from rerank_fix.core.jsonio import write_json
+from rerank_fix.net.cache import JsonDiskCache
 from rerank_fix.rewrite.types import Message
 
 logger = logging.getLogger("rerank_fix.rewrite")
@@ -46,8 +47,8 @@ def scoped_cache_dir(cache_dir: str | os.PathLike | None, **scope: Any) -> Path 
     return Path(cache_dir) / ("scope-" + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:16])
 
 
-class DiskCache:
-    """One small JSON file per answer under ``root/<2 hex>/<key>.json``.
+class DiskCache(JsonDiskCache):
+    """One small JSON file per answer under ``root/<2 hex>/<key>.json`` (``{"content": answer}``).
 
     Files are written atomically (temp file + rename), so concurrent writers and interrupted runs never
     leave a half-written entry; an unreadable entry is treated as a miss.
@@ -63,35 +64,8 @@ class DiskCache:
         'hello'
     """
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
+    field = "content"
+    log = logger
 
-    def _path(self, key: str) -> Path:
-        return self.root / key[:2] / f"{key}.json"
-
-    def get(self, key: str) -> str | None:
-        path = self._path(key)
-        try:
-            with path.open("r", encoding="utf-8") as handle:
-                value = json.load(handle).get("content")
-        except FileNotFoundError:
-            return None
-        except (OSError, ValueError, AttributeError):
-            logger.warning("ignoring unreadable cache entry %s", path)
-            return None
-        return value if isinstance(value, str) else None
-
-    def put(self, key: str, content: str) -> None:
-        path = self._path(key)
-        try:
-            write_json(path, {"content": content}, indent=None)
-        except OSError as exc:
-            # A read-only or full disk must not turn a good answer into a failure.
-            logger.warning("could not write rewrite cache entry under %s: %s", self.root, exc)
-
-    def count(self) -> int:
-        """Number of stored answers."""
-        return sum(1 for _ in self.root.glob("*/*.json")) if self.root.is_dir() else 0
-
-    def __repr__(self) -> str:
-        return f"DiskCache({str(self.root)!r})"
+    def accept(self, value: Any) -> bool:
+        return isinstance(value, str)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Collection
 
+from rerank_fix.core.typos import TypoJudge, word_spans
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.vocab import Vocabulary
 
@@ -44,7 +45,8 @@ class MaxTokensGate:
 class OOVTypoGate:
     """Rewrite typo-looking queries only: at least ``min_oov`` words the corpus has (almost) never seen.
 
-    Numbers, ids and code tokens never count as typos (see :func:`~rerank_fix.rewrite.vocab.word_spans`).
+    The words are the typo model's (:func:`~rerank_fix.core.typos.word_spans`: numbers, ids and code tokens
+    never count as typos) and "unseen" is :meth:`TypoJudge.unseen <rerank_fix.core.typos.TypoJudge.unseen>`.
 
     Args:
         vocabulary: Corpus vocabulary.
@@ -68,12 +70,12 @@ class OOVTypoGate:
         self.min_oov = min_oov
         self.max_count = max_count
         self.min_word_len = min_word_len
-        self.known_words = frozenset(w.lower() for w in known_words)
+        self.judge = TypoJudge(vocabulary.counts, known_words=known_words, min_word_length=min_word_len,
+                               max_count=max_count)
+        self.known_words = self.judge.known_words
 
     def __call__(self, query: Any) -> bool:
-        oov = [w for w in self.vocabulary.oov_words(_text(query), self.min_word_len, self.max_count)
-               if w.lower() not in self.known_words]
-        return len(oov) >= self.min_oov
+        return sum(self.judge.unseen(w.text) for w in word_spans(_text(query))) >= self.min_oov
 
     def __repr__(self) -> str:
         return f"OOVTypoGate(min_oov={self.min_oov}, max_count={self.max_count})"

@@ -4,6 +4,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from rerank_fix.core.text import word_chars
+
 _THINK_RE = re.compile(r"<think>.*?</think>", re.DOTALL | re.IGNORECASE)
 _UNCLOSED_THINK_RE = re.compile(r"^.*?</think>", re.DOTALL | re.IGNORECASE)
 _FENCE_RE = re.compile(r"^```[\w+-]*\s*$")
@@ -21,7 +23,6 @@ _CHATTER_RE = re.compile(
 )
 _QUOTE_PAIRS = {'"': '"', "'": "'", "`": "`", "\u201c": "\u201d", "\u2018": "\u2019", "\u00ab": "\u00bb",
                 "\u201e": "\u201c", "*": "*"}
-_TOKEN_RE = re.compile(r"\w+", re.UNICODE)
 # Terminal escapes a model (or a server in the middle) may return: CSI (colours, cursor moves), OSC (window
 # titles, hyperlinks, clipboard writes) and other ESC sequences. They must never reach a file or a terminal.
 _ESCAPE_RE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x9b[0-?]*[ -/]*[@-~]"
@@ -166,7 +167,7 @@ def normalize_tokens(text: str) -> list[str]:
     """Lower-cased, accent-folded word tokens."""
     folded = unicodedata.normalize("NFKD", text.lower())
     folded = "".join(ch for ch in folded if not unicodedata.combining(ch))
-    return _TOKEN_RE.findall(folded)
+    return word_chars(folded)
 
 
 def edit_distance(a: str, b: str, limit: int | None = None) -> int:

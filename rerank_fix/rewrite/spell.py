@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from rerank_fix.core.text import english_words
+from rerank_fix.core.typos import TypoJudge, word_spans
 from rerank_fix.errors import ConfigError
 from rerank_fix.rewrite.types import BackendOutput
-from rerank_fix.rewrite.vocab import Vocabulary, word_spans
+from rerank_fix.rewrite.vocab import Vocabulary
 
 
 @dataclass(frozen=True)
@@ -119,22 +120,20 @@ class SpellRewriter:
     sanitize_output = False
 
     def __init__(self, vocabulary: Vocabulary, settings: SpellSettings | None = None) -> None:
-        try:
-            from symspellpy import SymSpell, Verbosity
-        except ImportError:
-            raise ConfigError("the spell backend needs symspellpy; install it with `pip install symspellpy`") from None
         self.vocabulary = vocabulary
         self.settings = settings or SpellSettings()
-        self._verbosity_all = Verbosity.ALL
+        # Corrections are the corpus words the typo model offers for an unseen (or rare) word.
+        self.judge = TypoJudge(vocabulary.counts, max_edits=self.settings.max_edit_distance,
+                               min_term_frequency=self.settings.candidate_min_count,
+                               prefix_length=self.settings.prefix_length)
+        try:
+            self.judge.dictionary()
+        except ImportError:
+            raise ConfigError("the spell backend needs symspellpy; install it with `pip install symspellpy`") from None
         self._protected = {w.lower() for w in self.settings.protected_words}
         english = self.settings.english_known_words
         self._english = english_words(self.settings.english_min_count) if english else frozenset()
         self._common_english = english_words(self.settings.english_common_count) if english else frozenset()
-        self._symspell = SymSpell(max_dictionary_edit_distance=self.settings.max_edit_distance,
-                                  prefix_length=self.settings.prefix_length)
-        for word, count in vocabulary.counts.items():
-            if count >= self.settings.candidate_min_count:
-                self._symspell.create_dictionary_entry(word, count)
 
     @classmethod
     def from_corpus(cls, corpus: Mapping[str, Any] | Iterable[Any], settings: SpellSettings | None = None,
@@ -149,11 +148,11 @@ class SpellRewriter:
         s = self.settings
         count = self.vocabulary.count(word)
         if count == 0:
-            return self._symspell.lookup(word, self._verbosity_all, self._max_distance(word))
+            return self.judge.suggestions(word, self._max_distance(word))
         if count > s.rare_word_max_count:
             return []
         # A rare corpus word (e.g. "efinition" from a truncated passage) next to a far more common one.
-        return [c for c in self._symspell.lookup(word, self._verbosity_all, 1)
+        return [c for c in self.judge.suggestions(word, 1)
                 if c.distance == 1 and c.count >= s.rare_word_ratio * count]
 
     def _pairs(self, previous: str | None, term: str, following: str | None) -> int:

@@ -1,72 +1,14 @@
-"""Corpus vocabulary (word and word-pair counts) and the word spans a spell corrector may touch."""
+"""Corpus vocabulary: word and word-pair counts, the dictionary of the spell rewriter and the typo gate."""
 from __future__ import annotations
 
-import re
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Mapping
 
-#: Runs of letters (any script); digits, underscores and punctuation split words.
-WORD_RE = re.compile(r"[^\W\d_]+")
-_CHUNK_RE = re.compile(r"\S+")
-_CAMEL_RE = re.compile(r"[^\W\d_]*[a-z][A-Z]")
-# Chunks that look like paths, URLs, e-mails, dotted names or code: left exactly as typed.
-_CODE_CHARS_RE = re.compile(r"[\w)\]][./:@#\\=<>{}\[\]|$%^&*+~][\w(\[]")
+from rerank_fix.core.text import letter_words
+# The words a corrector may touch are the typo model's; re-exported here for the spell rewriter's users.
+from rerank_fix.core.typos import WordSpan, is_protected_chunk, word_spans
 
-
-@dataclass(frozen=True)
-class WordSpan:
-    """A word a corrector may change, located in the query text.
-
-    Args:
-        start: Offset of the first character in the query.
-        end: Offset just past the last character.
-        text: The word as typed.
-    """
-
-    start: int
-    end: int
-    text: str
-
-
-def is_protected_chunk(chunk: str) -> bool:
-    """True for whitespace-separated chunks that are ids, numbers or code, not words.
-
-    ``14d``, ``v2``, ``ww1``, ``snake_case``, ``camelCase``, ``AML``, ``EMAs``, ``foo.bar``, ``a/b``, ``x@y`` are
-    protected; ``goldfish``, ``medicare's``, ``well-known`` and ``define?`` are not.
-    """
-    core = chunk.strip("\"'`()[]{}<>,;:!?.")
-    if not core:
-        return True
-    if any(ch.isdigit() for ch in core) or "_" in core:
-        return True
-    if _CAMEL_RE.match(core):
-        return True
-    # Acronyms, also plural or mixed-case ones: AML, EMAs, MPCs, iOS.
-    if sum(ch.isupper() for ch in core) >= 2:
-        return True
-    return bool(_CODE_CHARS_RE.search(core))
-
-
-def word_spans(text: str) -> Iterator[WordSpan]:
-    """The correctable words of ``text``: letter runs inside chunks that are not ids or code.
-
-    Apostrophes and hyphens split words, so ``medicare's`` yields ``medicare`` and ``s``.
-
-    Example:
-        >>> [w.text for w in word_spans("why did the us enter ww1 via snake_case well-knwon")]
-        ['why', 'did', 'the', 'us', 'enter', 'via', 'well', 'knwon']
-    """
-    for chunk in _CHUNK_RE.finditer(text):
-        if is_protected_chunk(chunk.group()):
-            continue
-        for word in WORD_RE.finditer(chunk.group()):
-            yield WordSpan(chunk.start() + word.start(), chunk.start() + word.end(), word.group())
-
-
-def corpus_words(text: str) -> list[str]:
-    """Lower-cased letter runs of a document, the unit the vocabulary counts."""
-    return [w.lower() for w in WORD_RE.findall(text)]
+__all__ = ["Vocabulary", "WordSpan", "is_protected_chunk", "word_spans"]
 
 
 class Vocabulary:
@@ -107,7 +49,7 @@ class Vocabulary:
 
             iterator = tqdm(texts, total=total, desc="vocabulary", unit="doc")
         for text in iterator:
-            words = corpus_words(text)
+            words = letter_words(text)
             counts.update(words)
             if with_bigrams and len(words) > 1:
                 pairs.update(zip(words, words[1:]))
@@ -145,10 +87,6 @@ class Vocabulary:
 
     def __len__(self) -> int:
         return len(self.counts)
-
-    def oov_words(self, text: str, min_word_len: int = 3, max_count: int = 0) -> list[str]:
-        """Correctable words of ``text`` seen at most ``max_count`` times in the corpus."""
-        return [w.text for w in word_spans(text) if len(w.text) >= min_word_len and self.count(w.text) <= max_count]
 
     def __repr__(self) -> str:
         return f"Vocabulary(words={len(self.counts)}, bigrams={len(self.bigrams)})"

@@ -122,7 +122,7 @@ def test_groups_are_keyed_by_seed_epoch_and_row():
 
 
 def test_typo_augmentation_uses_the_miners_typo_model():
-    from rerank_fix.mine.typos import make_typo
+    from rerank_fix.core.typos import make_typo
 
     sampler = GroupSampler(group_size=2, seed=0, typo_fn=make_typo, typo_probability=1.0, typo_rate=0.2)
     noisy = {sampler.draw("treatment of breast cancer patients", ("p",), ("n",), row=r)[0] for r in range(5)}
