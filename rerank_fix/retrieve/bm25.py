@@ -13,7 +13,7 @@ import numpy as np
 from rerank_fix.core.types import Document
 from rerank_fix.errors import ConfigError
 from rerank_fix.retrieve.base import Retriever
-from rerank_fix.core.run import Run
+from rerank_fix.core.run import SCORE_THEN_ID, Run
 from rerank_fix.retrieve.tokenize import tokenize
 
 logger = logging.getLogger("rerank_fix.retrieve")
@@ -82,7 +82,7 @@ class BM25Retriever(Retriever):
         return tokenize(text, stem=self.stem, split_identifiers=self.split_identifiers)
 
     def index(self, corpus: Mapping[str, Document]) -> None:
-        self._doc_ids = list(corpus)
+        self._doc_ids = [str(doc_id) for doc_id in corpus]
         # The vocabulary is the engine's own table (bm25s' vocab_dict, rank-bm25's idf): building a set of
         # every corpus token in Python was the largest part of our overhead over plain bm25s.
         if self.engine == "bm25s":
@@ -137,8 +137,11 @@ class BM25Retriever(Retriever):
             ids = self._doc_ids
             for row, i in enumerate(searchable):
                 # tolist() converts a whole row to Python numbers at C speed (not one numpy scalar at a time).
-                results[query_ids[i]] = [(ids[d], s) for d, s in zip(doc_idx[row].tolist(), scores[row].tolist())
-                                         if s > 0]
+                ranking = [(ids[d], s) for d, s in zip(doc_idx[row].tolist(), scores[row].tolist()) if s > 0]
+                ranking.sort(key=SCORE_THEN_ID, reverse=True)  # bm25s leaves ties in any order
+                results[query_ids[i]] = ranking
+            # Pairs are (str, float) in sort_ranking's order: building the Run again would copy every pair.
+            return Run.from_sorted(self.name, {str(qid): ranking for qid, ranking in results.items()})
         else:
             for i in searchable:
                 scores = np.asarray(self._model.get_scores(token_lists[i]))
