@@ -19,6 +19,9 @@ from typing import Iterable
 
 import numpy as np
 
+#: (term, document) pairs scored per step: bounds the float64 temporaries of the BM25 formula.
+_CHUNK = 1 << 20
+
 
 def encode_corpus(token_lists: Iterable[list[str]]) -> tuple[np.ndarray, np.ndarray, dict[str, int]]:
     """Map tokens to ids while reading: ``(ids, lengths, vocab)``, ids numbered in order of first appearance.
@@ -54,9 +57,20 @@ def build_scores(model, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> d
     n_docs = len(lengths)
     dtype, int_dtype = np.dtype(model.dtype), np.dtype(model.int_dtype)
     avg_doc_len = lengths.mean()  # float64, as bm25s' np.array(lengths).mean()
-    # Sorting term-major keys gives CSC order directly: by term, then by document, each pair once.
-    keys = ids.astype(np.int64) * n_docs + np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
-    keys, tf = np.unique(keys, return_counts=True)
+    # Sorting term-major keys gives CSC order directly: by term, then by document. Sorted in place, and cut
+    # to one key per (term, document) pair at once, so the index never holds two copies of every token.
+    keys = ids.astype(np.int64)
+    keys *= n_docs
+    keys += np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    keys.sort()
+    first = np.empty(len(keys), dtype=bool)
+    first[:1] = True
+    np.not_equal(keys[1:], keys[:-1], out=first[1:])
+    starts = np.flatnonzero(first)
+    del first
+    keys = keys[starts]
+    tf = np.diff(starts, append=len(ids))
+    del starts
     term, doc = np.divmod(keys, n_docs)
     del keys
     df = np.bincount(term, minlength=n_vocab)
@@ -66,9 +80,8 @@ def build_scores(model, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> d
     # idf from bm25s' own function on Python ints, once per distinct document frequency.
     compute_idf = _select_idf_scorer(getattr(model, "idf_method", None) or model.method)
     distinct, which = np.unique(df, return_inverse=True)
-    idf = np.zeros(n_vocab, dtype=dtype)
     idf_of = np.array([compute_idf(int(d), N=n_docs) if d else 0.0 for d in distinct.tolist()], dtype=dtype)
-    idf[:] = idf_of[which]
+    idf = idf_of[which].astype(dtype, copy=False)
 
     if model.method in model.methods_requiring_nonoccurrence:
         model.nonoccurrence_array = _build_nonoccurrence_array(
@@ -78,13 +91,19 @@ def build_scores(model, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> d
     else:
         model.nonoccurrence_array = None
 
-    # Same expression, same dtypes as bm25s per document: float32 tf against float64 length terms.
-    tfc = _select_tfc_scorer(model.method)(tf_array=tf.astype(dtype), l_d=lengths[doc], l_avg=avg_doc_len,
-                                           k1=model.k1, b=model.b, delta=model.delta)
-    scores = idf[term] * tfc
-    if model.method in ("bm25l", "bm25+"):
-        scores -= model.nonoccurrence_array[term]
-    return {"data": scores.astype(dtype), "indices": doc.astype(int_dtype), "indptr": indptr, "num_docs": n_docs}
+    # Same expression, same dtypes as bm25s per document (float32 tf against float64 length terms, the
+    # float64 product stored as float32), in chunks so the float64 temporaries stay small.
+    compute_tfc = _select_tfc_scorer(model.method)
+    data = np.empty(len(term), dtype=dtype)
+    for lo in range(0, len(term), _CHUNK):
+        hi = lo + _CHUNK
+        tfc = compute_tfc(tf_array=tf[lo:hi].astype(dtype), l_d=lengths[doc[lo:hi]], l_avg=avg_doc_len,
+                          k1=model.k1, b=model.b, delta=model.delta)
+        scores = idf[term[lo:hi]] * tfc
+        if model.method in ("bm25l", "bm25+"):
+            scores -= model.nonoccurrence_array[term[lo:hi]]
+        data[lo:hi] = scores
+    return {"data": data, "indices": doc.astype(int_dtype), "indptr": indptr, "num_docs": n_docs}
 
 
 def index_tokens(model, token_lists: Iterable[list[str]]) -> None:
