@@ -61,7 +61,12 @@ def build_scores(model, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> d
     # to one key per (term, document) pair at once, so the index never holds two copies of every token.
     keys = ids.astype(np.int64)
     keys *= n_docs
-    keys += np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+    ends = np.cumsum(lengths)
+    block = max(1, _CHUNK // 64)  # documents a block: the repeated document ids stay small
+    for lo in range(0, n_docs, block):
+        hi = min(n_docs, lo + block)
+        keys[ends[lo] - lengths[lo]:ends[hi - 1]] += np.repeat(np.arange(lo, hi, dtype=np.int64), lengths[lo:hi])
+    del ends
     keys.sort()
     first = np.empty(len(keys), dtype=bool)
     first[:1] = True
@@ -71,8 +76,8 @@ def build_scores(model, ids: np.ndarray, lengths: np.ndarray, n_vocab: int) -> d
     keys = keys[starts]
     tf = np.diff(starts, append=len(ids))
     del starts
-    term, doc = np.divmod(keys, n_docs)
-    del keys
+    term = keys // n_docs
+    doc = np.remainder(keys, n_docs, out=keys)  # in place: the keys become the document ids
     df = np.bincount(term, minlength=n_vocab)
     indptr = np.zeros(n_vocab + 1, dtype=np.int64)
     np.cumsum(df, out=indptr[1:])
