@@ -1,6 +1,8 @@
 """Cross-encoder pairs: what the chosen per-stratum policy scores, against reranking every query at one depth.
 
-The policy reranks a query with the candidate its stratum is routed to, at that candidate's depth; a query routed
+The policy is the routing nested cross-validation chose (the per-stratum choice, with the depth each stratum
+was given); when a guarantee fails ``fix`` recommends the baseline instead, and its pairs are given beside. The
+policy reranks a query with the candidate its stratum is routed to, at that candidate's depth; a query routed
 to a stage one alone (or a fusion, or spelling correction) costs no pair. A query's pairs at depth ``d`` are
 ``min(d, documents its stage one returned)``. The comparison is with the cross-encoder candidate that reranks
 every query at the deepest depth tried, and with the best single cross-encoder candidate (any depth), each with
@@ -59,16 +61,19 @@ class DepthPairs:
     """Pairs the deployed policy scores on the evaluated queries, and what fixed-depth reranking would score.
 
     Args:
-        policy_pairs: Pairs of the recommended policy over the evaluated queries.
+        policy_pairs: Pairs of the chosen per-stratum policy (nested CV's deploy policy) over the evaluated queries.
         cv_policy_pairs: Pairs of the nested-CV routed run (each query as its outer fold's policy routed it).
+        recommended_pairs: Pairs of the recommended policy (the chosen one, or the baseline when a guarantee
+            failed).
         n_queries: Evaluated queries.
-        queries_by_depth: ``depth -> queries`` the recommended policy reranks that deep (0: not reranked).
+        queries_by_depth: ``depth -> queries`` the chosen policy reranks that deep (0: not reranked).
         policy_ndcg: The policy's nested-CV nDCG@10 (the honest figure).
         fixed: The fixed-depth alternatives.
     """
 
     policy_pairs: int
     cv_policy_pairs: int
+    recommended_pairs: int
     n_queries: int
     queries_by_depth: dict[int, int]
     policy_ndcg: Estimate
@@ -84,11 +89,15 @@ class DepthPairs:
             share = self.saved(f) / f.pairs if f.pairs else 0.0
             parts.append(f"{f.pairs:,} for {f.candidate} on every query ({f.role}; {share:.0%} saved, nDCG@10 "
                          f"{_est(f.ndcg)}, Δ policy − it {_est(f.delta, signed=True)}, p={f.p_value:.2g})")
-        return (f"cross-encoder pairs: {self.policy_pairs:,} for the policy (nDCG@10 {_est(self.policy_ndcg)}, nested "
-                "CV) vs " + "; ".join(parts))
+        text = (f"cross-encoder pairs: {self.policy_pairs:,} for the per-stratum choice (nDCG@10 "
+                f"{_est(self.policy_ndcg)}, nested CV) vs " + "; ".join(parts))
+        if self.recommended_pairs != self.policy_pairs:
+            text += f"; the recommendation scores {self.recommended_pairs:,}"
+        return text
 
     def as_dict(self) -> dict[str, Any]:
-        return {"policy_pairs": self.policy_pairs, "cv_policy_pairs": self.cv_policy_pairs, "queries": self.n_queries,
+        return {"policy_pairs": self.policy_pairs, "cv_policy_pairs": self.cv_policy_pairs,
+                "recommended_pairs": self.recommended_pairs, "queries": self.n_queries,
                 "queries_by_depth": {str(k): v for k, v in sorted(self.queries_by_depth.items())},
                 "policy_ndcg@10_nested_cv": self.policy_ndcg.as_dict(),
                 "fixed": [dict(f.as_dict(), pairs_saved=self.saved(f)) for f in self.fixed]}
@@ -101,7 +110,7 @@ def _est(e: Estimate, signed: bool = False) -> str:
 
 
 def depth_pairs(candidates: Sequence[Candidate], runs: Mapping[str, Run], choices: Mapping[str, str],
-                cv_choices: Mapping[str, str], policy_per_query: Mapping[str, float], policy_ndcg: Estimate,
+                cv_choices: Mapping[str, str], recommended: Mapping[str, str], policy_per_query: Mapping[str, float], policy_ndcg: Estimate,
                 per_query: Mapping[str, Mapping[str, float]], estimates: Mapping[str, Estimate],
                 confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0) -> DepthPairs | None:
     """The pairs figure for ``fix``; None when no candidate uses a cross-encoder.
@@ -109,8 +118,9 @@ def depth_pairs(candidates: Sequence[Candidate], runs: Mapping[str, Run], choice
     Args:
         candidates: Every candidate, cheapest first.
         runs: ``candidate -> run`` (the bases' runs give each query's stage-one length).
-        choices: ``query -> candidate`` of the recommended policy.
+        choices: ``query -> candidate`` of the chosen per-stratum policy (nested CV's deploy policy).
         cv_choices: ``query -> candidate`` of the nested-CV routed run.
+        recommended: ``query -> candidate`` of the recommended policy.
         policy_per_query: The nested-CV routed run's nDCG@10 per query.
         policy_ndcg: Its mean with CI.
         per_query: ``candidate -> query -> nDCG@10`` (CV for tuned candidates).
@@ -145,4 +155,5 @@ def depth_pairs(candidates: Sequence[Candidate], runs: Mapping[str, Run], choice
                                 bootstrap_ci([x - y for x, y in zip(a, b)], confidence, n_resamples, seed),
                                 paired_test(a, b, n_resamples=max(n_resamples, 5000), seed=seed)))
     cv_pairs = sum(policy_pairs(cv_choices, by_name, runs).values())
-    return DepthPairs(sum(pairs.values()), cv_pairs, len(choices), by_depth, policy_ndcg, fixed)
+    recommended_pairs = sum(policy_pairs(recommended, by_name, runs).values())
+    return DepthPairs(sum(pairs.values()), cv_pairs, recommended_pairs, len(choices), by_depth, policy_ndcg, fixed)

@@ -126,11 +126,14 @@ def depth_rows(result: "FixResult") -> tuple[list[str], list[list[str]]]:
     d = result.depth_pairs
     headers = ["", "cross-encoder pairs", "saved by the policy", "nDCG@10 [95% CI]", "Δ policy − it [95% CI]", "p"]
     depths = ", ".join(f"{n} at depth {k}" if k else f"{n} not reranked" for k, n in sorted(d.queries_by_depth.items()))
-    rows = [[f"policy ({depths})", f"{d.policy_pairs:,}", "", fmt_estimate(d.policy_ndcg), "", ""]]
+    rows = [[f"per-stratum choice ({depths})", f"{d.policy_pairs:,}", "", fmt_estimate(d.policy_ndcg), "", ""]]
     for f in d.fixed:
         rows.append([f"{f.candidate} on every query ({f.role})", f"{f.pairs:,}",
                      f"{d.saved(f):,} ({d.saved(f) / f.pairs:.0%})" if f.pairs else "–", fmt_estimate(f.ndcg),
                      fmt_estimate(f.delta), f"{f.p_value:.2g}"])
+    if d.recommended_pairs != d.policy_pairs:
+        rows.append([f"recommended ({decision_phrase(result)}; a guarantee failed)", f"{d.recommended_pairs:,}", "",
+                     "", "", ""])
     return headers, rows
 
 
@@ -192,8 +195,9 @@ def render_report(result: "FixResult", files: dict[str, Any]) -> str:
         lines += ["## Cross-encoder pairs: the per-stratum choice against one depth for every query", "",
                   markdown_table(*depth_rows(result)), "",
                   "Pairs are counted on the evaluated queries: a query reranked at depth d costs min(d, documents its "
-                  "stage one returned), a query the policy leaves to stage one costs none. The policy's nDCG@10 is "
-                  "its nested-CV figure; each alternative's is cross-validated; Δ is paired over all queries.", ""]
+                  "stage one returned), a query the policy leaves to stage one costs none. The per-stratum choice is "
+                  "the routing nested cross-validation chose, and its nDCG@10 is the nested-CV figure; each "
+                  "alternative's is cross-validated; Δ is paired over all queries.", ""]
     if result.skipped:
         lines += ["Not tried:", ""] + [f"- {s.as_line()}" for s in result.skipped] + [""]
     lines += ["## Headroom (recall@50 − recall@5 ≥ 0.25 leaves room to rerank)", "",

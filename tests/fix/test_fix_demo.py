@@ -133,7 +133,7 @@ def test_report_states_the_cross_encoder_pairs_of_the_policy(fixed):
     assert pairs is not None  # the demo has reranker candidates
     comp = result.comparison
     by_name = {c.name: c for c in result.candidates}
-    policy = result.recommended
+    policy = result.nested.outcome.deploy  # the per-stratum choice (recommended unless a guarantee failed)
     labels = comp.evaluator.assignments.get(policy.dimension, {})
 
     def cost(candidate, q):
@@ -145,6 +145,8 @@ def test_report_states_the_cross_encoder_pairs_of_the_policy(fixed):
     by_hand = sum(cost(by_name[policy.choice_for("all" if policy.dimension == "all" else labels.get(q, "all"))], q)
                   for q in queries)
     assert pairs.policy_pairs == by_hand and pairs.n_queries == len(queries)
+    if result.recommended is not policy and not result.recommended.switched:
+        assert pairs.recommended_pairs == sum(cost(by_name[result.recommended.fallback], q) for q in queries)
     deepest = pairs.fixed[0]
     assert deepest.depth == max(c.depth for c in result.candidates if c.uses_cross_encoder)
     assert deepest.pairs == sum(cost(by_name[deepest.candidate], q) for q in queries)

@@ -41,11 +41,13 @@ def test_depth_pairs_against_every_query_at_the_deepest_depth():
     choices = {"q1": "bm25+ce-top4-blend", "q2": "bm25+ce-top2", "q3": "bm25", "q4": "bm25"}
     policy_scores = {"q1": 0.7, "q2": 0.7, "q3": 0.9, "q4": 0.0}
     cv_choices = {"q1": "bm25+ce-top4", "q2": "bm25+ce-top4", "q3": "bm25+ce-top2", "q4": "bm25"}
-    result = depth_pairs(CANDIDATES, RUNS, choices, cv_choices, policy_scores,
+    recommended = {q: "bm25" for q in choices}  # a guarantee failed: the baseline for every query
+    result = depth_pairs(CANDIDATES, RUNS, choices, cv_choices, recommended, policy_scores,
                          Estimate(mean(list(policy_scores.values())), float("nan"), float("nan"), 4), NDCG,
                          estimates(), n_resamples=200)
     assert result.policy_pairs == 4 + 2 + 0 + 0
     assert result.cv_policy_pairs == 4 + 3 + 1 + 0
+    assert result.recommended_pairs == 0 and "the recommendation scores 0" in result.sentence()
     assert result.queries_by_depth == {4: 1, 2: 1, 0: 2}
     # Deepest depth (4): the blend scores best there (0.55 against 0.525), and best of all candidates.
     [deepest] = result.fixed
@@ -61,11 +63,12 @@ def test_best_single_depth_listed_when_it_is_not_the_deepest():
     ndcg = dict(NDCG, **{"bm25+ce-top2": {"q1": 0.9, "q2": 0.9, "q3": 0.9, "q4": 0.9}})
     est = {name: Estimate(mean(list(v.values())), float("nan"), float("nan"), 4) for name, v in ndcg.items()}
     choices = {q: "bm25" for q in ("q1", "q2", "q3", "q4")}
-    result = depth_pairs(CANDIDATES, RUNS, choices, choices, NDCG["bm25"], est["bm25"], ndcg, est, n_resamples=200)
+    result = depth_pairs(CANDIDATES, RUNS, choices, choices, choices, NDCG["bm25"], est["bm25"], ndcg, est,
+                         n_resamples=200)
     assert result.policy_pairs == 0
     assert [(f.candidate, f.pairs) for f in result.fixed] == [("bm25+ce-top4-blend", 8), ("bm25+ce-top2", 2 + 2 + 1)]
 
 
 def test_no_cross_encoder_candidate_gives_none():
-    assert depth_pairs([BM25], RUNS, {"q1": "bm25"}, {"q1": "bm25"}, {"q1": 0.2},
+    assert depth_pairs([BM25], RUNS, {"q1": "bm25"}, {"q1": "bm25"}, {"q1": "bm25"}, {"q1": 0.2},
                        Estimate(0.2, 0.2, 0.2, 1), NDCG, estimates()) is None
