@@ -130,7 +130,7 @@ def depth_rows(result: "FixResult") -> tuple[list[str], list[list[str]]]:
     for f in d.fixed:
         rows.append([f"{f.candidate} on every query ({f.role})", f"{f.pairs:,}",
                      f"{d.saved(f):,} ({d.saved(f) / f.pairs:.0%})" if f.pairs else "–", fmt_estimate(f.ndcg),
-                     fmt_estimate(f.delta), f"{f.p_value:.2g}"])
+                     fmt_estimate(f.delta, signed=True), f"{f.p_value:.2g}"])
     if d.recommended_pairs != d.policy_pairs:
         rows.append([f"recommended ({decision_phrase(result)}; a guarantee failed)", f"{d.recommended_pairs:,}", "",
                      "", "", ""])
