@@ -355,12 +355,29 @@ def fix(data: str, out: str | Path, split: str = "test", rerankers: Mapping[str,
     fix_result = FixResult(data_spec, result, candidates, skipped, headroom, nested, routed_eval, routed_comparisons,
                            guarantees, recommended, best.name, deployed, deployed_per_query, concrete, result.models,
                            stratifiers.get(recommended.dimension), share_ce, p95, seconds, notes)
+    fix_result.depth_pairs = _depth_pairs(result, candidates, runs_by_name, choices, nested, routed_eval, labels)
     seconds["total_before_bundle"] = time.perf_counter() - started
     t = time.perf_counter()
     fix_result.bundle = write_bundle(fix_result, out, plots=plots, export=export)
     seconds["bundle"] = time.perf_counter() - t
     seconds["total"] = time.perf_counter() - started
     return fix_result
+
+
+def _depth_pairs(result: Any, candidates: Sequence[Candidate], runs: Mapping[str, Run], recommended: Mapping[str, str],
+                 nested: Any, routed_eval: Any, labels: Mapping[str, Mapping[str, str]]) -> Any:
+    """Cross-encoder pairs of the chosen per-stratum policy vs reranking every query at one depth (fix/depth.py)."""
+    from rerank_fix.fix.depth import depth_pairs
+
+    ev = result.evaluator
+    deploy = nested.outcome.deploy
+    dim_labels = labels.get(deploy.dimension, {})
+    chosen = {q: deploy.choice_for(ALL if deploy.dimension == ALL else dim_labels.get(q, ALL)) for q in recommended}
+    per_query = {c.name: result.result(c.name).evaluation.per_query[METRIC] for c in candidates}
+    estimates = {c.name: result.result(c.name).evaluation.overall.metrics[METRIC] for c in candidates}
+    return depth_pairs(candidates, runs, chosen, nested.outcome.choices, recommended, routed_eval.per_query[METRIC],
+                       routed_eval.overall.metrics[METRIC], per_query, estimates, ev.confidence, ev.n_resamples,
+                       ev.seed)
 
 
 def _routed_p95(result: Any, policy: RoutingPolicy, labels: Mapping[str, str]) -> float:

@@ -9,6 +9,7 @@ from rerank_fix.core.run import Run
 from rerank_fix.evaluate.evaluator import ALL, Headroom, StratumComparison
 from rerank_fix.evaluate.stats import Estimate
 from rerank_fix.fix.candidates import Candidate, Skipped
+from rerank_fix.fix.depth import DepthPairs
 from rerank_fix.fix.guarantees import Guarantee
 from rerank_fix.fix.selection import NestedRouting
 from rerank_fix.pipeline.routing import RoutingPolicy
@@ -33,6 +34,8 @@ class FixResult:
         deployed_run: The recommended policy applied to the evaluated queries (what the bundle reproduces).
         deployed_per_query: Its per-query metrics.
         concrete: ``candidate -> stages with every tuned value fixed`` (what the bundle stores).
+        depth_pairs: Cross-encoder pairs of the policy vs reranking every query at a fixed depth (None without
+            a cross-encoder candidate).
     """
 
     data: dict[str, Any]
@@ -56,6 +59,7 @@ class FixResult:
     seconds: dict[str, float] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     bundle: Path | None = None
+    depth_pairs: DepthPairs | None = None
 
     @property
     def baseline(self) -> str:

@@ -65,6 +65,8 @@ def verdict_screen(result: "FixResult") -> str:
               f"  nDCG@10 (CV): baseline {result.baseline} {base.mean:.3f}; best single {result.best_single} "
               f"{best.mean:.3f}; routed {fmt_estimate(routed)}",
               f"  policy: {result.recommended.describe()}"]
+    if result.depth_pairs is not None:
+        lines.append(f"  {result.depth_pairs.sentence()}")
     for s in result.skipped:
         lines.append(f"  skipped {s.as_line()}")
     for n in result.notes:
@@ -117,6 +119,21 @@ def recommendation_rows(result: "FixResult") -> tuple[list[str], list[list[str]]
                                       else ""))
         rows.append([_where(policy.dimension, s) if policy.dimension != ALL else "all queries", str(n), choice,
                      stage_one_summary(result.concrete[choice]), what])
+    return headers, rows
+
+
+def depth_rows(result: "FixResult") -> tuple[list[str], list[list[str]]]:
+    d = result.depth_pairs
+    headers = ["", "cross-encoder pairs", "saved by the policy", "nDCG@10 [95% CI]", "Δ policy − it [95% CI]", "p"]
+    depths = ", ".join(f"{n} at depth {k}" if k else f"{n} not reranked" for k, n in sorted(d.queries_by_depth.items()))
+    rows = [[f"per-stratum choice ({depths})", f"{d.policy_pairs:,}", "", fmt_estimate(d.policy_ndcg), "", ""]]
+    for f in d.fixed:
+        rows.append([f"{f.candidate} on every query ({f.role})", f"{f.pairs:,}",
+                     f"{d.saved(f):,} ({d.saved(f) / f.pairs:.0%})" if f.pairs else "–", fmt_estimate(f.ndcg),
+                     fmt_estimate(f.delta, signed=True), f"{f.p_value:.2g}"])
+    if d.recommended_pairs != d.policy_pairs:
+        rows.append([f"recommended ({decision_phrase(result)}; a guarantee failed)", f"{d.recommended_pairs:,}", "",
+                     "", "", ""])
     return headers, rows
 
 
@@ -174,6 +191,13 @@ def render_report(result: "FixResult", files: dict[str, Any]) -> str:
         lines += [f"Cross-encoder pairs: {cache.get('pairs_scored', 0)} scored, {cache.get('pairs_reused', 0)} reused "
                   f"across depths and blends, {cache.get('pairs_from_disk_cache', 0)} from the score cache of earlier "
                   "runs (each (query, document) pair is scored once).", ""]
+    if result.depth_pairs is not None:
+        lines += ["## Cross-encoder pairs: the per-stratum choice against one depth for every query", "",
+                  markdown_table(*depth_rows(result)), "",
+                  "Pairs are counted on the evaluated queries: a query reranked at depth d costs min(d, documents its "
+                  "stage one returned), a query the policy leaves to stage one costs none. The per-stratum choice is "
+                  "the routing nested cross-validation chose, and its nDCG@10 is the nested-CV figure; each "
+                  "alternative's is cross-validated; Δ is paired over all queries.", ""]
     if result.skipped:
         lines += ["Not tried:", ""] + [f"- {s.as_line()}" for s in result.skipped] + [""]
     lines += ["## Headroom (recall@50 − recall@5 ≥ 0.25 leaves room to rerank)", "",
@@ -205,6 +229,7 @@ def report_data(result: "FixResult") -> dict[str, Any]:
         "recommended": result.recommended.as_dict(), "routed_deploy": result.nested.outcome.deploy.as_dict(),
         "expected": result.expected.as_dict(), "share_cross_encoder": result.share_cross_encoder,
         "p95_ms": result.p95_ms, "best_single": result.best_single,
+        "depth_pairs": result.depth_pairs.as_dict() if result.depth_pairs is not None else None,
         "guarantees": [{"name": g.name, "holds": g.holds, "detail": g.detail} for g in result.guarantees],
         "candidates": [{"name": c.name, "kind": c.kind, "description": c.description,
                         "ndcg@10": comp.result(c.name).evaluation.overall.metrics["ndcg@10"].as_dict()}

@@ -99,6 +99,7 @@ class BM25Stage(StageSpec):
         top_k: Documents returned per query.
         engine: ``bm25s`` or ``rank_bm25``.
         stem: Snowball stemming.
+        backend: ``numpy``, or ``numba`` for large query sets (see :class:`~rerank_fix.retrieve.bm25.BM25Retriever`).
 
     Example:
         >>> BM25Stage(k1=1.2).k1
@@ -112,11 +113,13 @@ class BM25Stage(StageSpec):
     top_k: int = Field(100, ge=1, le=10_000)
     engine: Literal["bm25s", "rank_bm25"] = "bm25s"
     stem: bool = True
+    backend: Literal["numpy", "numba"] = "numpy"
 
     def build(self, embedding_cache: Any = None, show_progress: bool = True) -> "Retriever":
         from rerank_fix.retrieve import make_retriever
 
-        return make_retriever("bm25", k1=self.k1, b=self.b, engine=self.engine, stem=self.stem)
+        return make_retriever("bm25", k1=self.k1, b=self.b, engine=self.engine, stem=self.stem,
+                              backend=self.backend)
 
 
 # Every registered stage whose role is "retriever" (dense, bm25, a run file ...) can be fused by rrf.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 
 # BM25's own word: unlike core.text.TOKEN a hyphen splits words (covid-19 -> covid, 19), and it stays
 # exactly as it is because every BM25 score and run depends on it.
@@ -46,6 +47,29 @@ def split_identifier(token: str) -> list[str]:
     return [p for p in parts if p]
 
 
+def _word_tokens(raw: str, stem_word, stopwords: frozenset[str] | None, split_identifiers: bool) -> tuple[str, ...]:
+    raw = raw.replace("'", "")
+    words = [raw.lower()]
+    if split_identifiers and _is_compound(raw):
+        parts = split_identifier(raw)
+        if len(parts) > 1:
+            words.extend(p.lower() for p in parts)
+    return tuple(stem_word(w) if stem_word else w for w in words if stopwords is None or w not in stopwords)
+
+
+@lru_cache(maxsize=16)
+def _word_table(stem: bool, stopwords: frozenset[str] | None, split_identifiers: bool):
+    """One word's tokens, memoised per setting: a corpus repeats its words, so after the first sighting a
+    word costs one C-level cache hit instead of lowercasing, splitting, filtering and stemming again."""
+    stem_word = _stemmer() if stem else None
+
+    @lru_cache(maxsize=500_000)
+    def word_tokens(raw: str) -> tuple[str, ...]:
+        return _word_tokens(raw, stem_word, stopwords, split_identifiers)
+
+    return word_tokens
+
+
 def tokenize(text: str, *, stem: bool = True, stopwords: frozenset[str] | None = STOPWORDS,
              split_identifiers: bool = True) -> list[str]:
     """Lower-cased word tokens; compound identifiers also contribute their parts.
@@ -60,17 +84,5 @@ def tokenize(text: str, *, stem: bool = True, stopwords: frozenset[str] | None =
         >>> tokenize("def getUserName(user_id):", stem=False)
         ['def', 'getusername', 'get', 'user', 'name', 'user_id', 'user', 'id']
     """
-    stem_word = _stemmer() if stem else None
-    tokens: list[str] = []
-    for match in _WORD.finditer(text):
-        raw = match.group(0).replace("'", "")
-        words = [raw.lower()]
-        if split_identifiers and _is_compound(raw):
-            parts = split_identifier(raw)
-            if len(parts) > 1:
-                words.extend(p.lower() for p in parts)
-        for word in words:
-            if stopwords is not None and word in stopwords:
-                continue
-            tokens.append(stem_word(word) if stem_word else word)
-    return tokens
+    word_tokens = _word_table(stem, stopwords, split_identifiers)
+    return list(chain.from_iterable(map(word_tokens, _WORD.findall(text))))

@@ -124,3 +124,34 @@ def test_the_bundle_is_what_rerank_fix_load_serves(fixed):
     assert info["versions"]["rerank_fix"] and info["policy"]
     if serving["default"]["action"] == "keep" and not serving["strata"]:
         assert [i for i, _ in ranked] == [0, 1, 2]  # keep: the stage-one order as given
+
+
+def test_report_states_the_cross_encoder_pairs_of_the_policy(fixed):
+    """The pairs figure, recounted from the recommended policy and the stage-one runs."""
+    result, out = fixed
+    pairs = result.depth_pairs
+    assert pairs is not None  # the demo has reranker candidates
+    comp = result.comparison
+    by_name = {c.name: c for c in result.candidates}
+    policy = result.nested.outcome.deploy  # the per-stratum choice (recommended unless a guarantee failed)
+    labels = comp.evaluator.assignments.get(policy.dimension, {})
+
+    def cost(candidate, q):
+        if not candidate.uses_cross_encoder:
+            return 0
+        return min(candidate.depth, len(comp.result(candidate.base).run.results.get(q, [])))
+
+    queries = list(comp.eval_set.qrels)
+    by_hand = sum(cost(by_name[policy.choice_for("all" if policy.dimension == "all" else labels.get(q, "all"))], q)
+                  for q in queries)
+    assert pairs.policy_pairs == by_hand and pairs.n_queries == len(queries)
+    if result.recommended is not policy and not result.recommended.switched:
+        assert pairs.recommended_pairs == sum(cost(by_name[result.recommended.fallback], q) for q in queries)
+    deepest = pairs.fixed[0]
+    assert deepest.depth == max(c.depth for c in result.candidates if c.uses_cross_encoder)
+    assert deepest.pairs == sum(cost(by_name[deepest.candidate], q) for q in queries)
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["depth_pairs"]["policy_pairs"] == by_hand
+    assert report["depth_pairs"]["fixed"][0]["pairs_saved"] == deepest.pairs - by_hand
+    md = (out / "report.md").read_text(encoding="utf-8")
+    assert "## Cross-encoder pairs" in md and "cross-encoder pairs:" in md.split("```")[1]
