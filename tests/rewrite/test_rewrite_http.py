@@ -257,4 +257,5 @@ def test_client_error_is_explained_once(httpserver, make_client, caplog):
     assert [o.error for o in outputs] == ["http_400"] * 3
     warnings = [r.getMessage() for r in caplog.records if "HTTP 400" in r.getMessage()]
     assert len(warnings) == 1 and "Unsupported parameter" in warnings[0]
-    assert len(httpserver.log) == 3  # a 400 is not retried
+    # A 400 is not retried. Count 400s only: under load a slow request of an earlier test can still be logged here.
+    assert sum(response.status_code == 400 for _, response in httpserver.log) == 3
