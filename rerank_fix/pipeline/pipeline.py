@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import time
 from concurrent.futures import ThreadPoolExecutor

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from rerank_fix.core.types import EvalSet, Query
 from rerank_fix.errors import ConfigError
-from rerank_fix.evaluate.evaluator import ALL, HELPS, HURTS, RunEvaluation, StratifiedEvaluator, StratumComparison
+from rerank_fix.evaluate.evaluator import HELPS, HURTS, RunEvaluation, StratifiedEvaluator, StratumComparison
 from rerank_fix.pipeline.pipeline import (LatencyStats, Pipeline, PipelineOutput, StageTrace, TuningContext,
                                           latency_sample)
 from rerank_fix.pipeline.recipe import (DataSpec, PipelineSpec, Recipe, StrataSpec,
