@@ -175,7 +175,7 @@ def build_stress_set(eval_set: EvalSet, config: StressConfig | None = None, spli
 
     Example:
         >>> from rerank_fix.data import load_eval_set
-        >>> stress = build_stress_set(load_eval_set("demo").subset(["q0001", "q0002"]), StressConfig(seed=1))
+        >>> stress = build_stress_set(load_eval_set("demo").subset(["q0005", "q0006"]), StressConfig(seed=1))
         >>> sorted({d.kind for d in stress.distractors})
         ['sentence-swap', 'title-neighbour']
     """
