@@ -168,3 +168,31 @@ def test_failure_case_recipes_validate_with_a_model_override(name):
     recipe = load_recipe(ROOT / "recipes" / "failure-cases" / f"{name}.yaml",
                          {"data.source": "demo", f"models.{model}": {"path": default_bi_encoder_path()}})
     assert recipe.baseline.name == "dense" and len(recipe.pipelines) >= 3
+
+
+def _script(name: str, argv: list[str], monkeypatch) -> None:
+    monkeypatch.setattr(sys, "argv", [name, *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(str(ROOT / "scripts" / name), run_name="__main__")
+    assert exit_info.value.code == 0
+
+
+def test_stage_one_strata_and_casebook_table_scripts(tmp_path, monkeypatch, capsys):
+    Run.from_scores("dense", {"a": {"p": 2, "x": 1}, "b": {"x": 2}, "c": {"p2": 1}}).to_trec(tmp_path / "dense.trec")
+    (tmp_path / "qrels.tsv").write_text("query-id\tcorpus-id\tscore\na\tp\t1\nb\tq\t1\nc\tp2\t1\nc\tq2\t1\n")
+    _script("stage_one_strata.py", [str(tmp_path / "dense.trec"), str(tmp_path / "qrels.tsv"),
+                                    str(tmp_path / "labels.tsv"), "--k", "1"], monkeypatch)
+    assert (tmp_path / "labels.tsv").read_text().splitlines() == [
+        "query_id\tlabel", "a\trecall@1 = 1", "b\trecall@1 = 0", "c\t0 < recall@1 < 1"]
+    stat = lambda mean: {"mean": mean, "ci_low": mean - 0.1, "ci_high": mean + 0.1, "n": 4}  # noqa: E731
+    metrics = {"recall@5": stat(0.2), "recall@50": stat(0.6), "ndcg@10": stat(0.5)}
+    report = {"baseline": "dense", "pipelines": [
+        {"name": "dense", "overall": metrics, "strata": [{"dimension": "all", "stratum": "all", "n": 4,
+                                                          "metrics": metrics}]},
+        {"name": "rerank", "overall": metrics, "strata": []}],
+        "comparisons": [{"dimension": "all", "stratum": "all", "metric": "ndcg@10", "pipeline": "rerank",
+                         "versus": "dense", "delta": stat(0.05), "verdict": "helps"}]}
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    capsys.readouterr()
+    _script("casebook_table.py", [str(tmp_path / "report.json")], monkeypatch)
+    assert "| all | 4 | 0.500 | 0.400 | rerank | +0.050 [-0.050, +0.150] ▲ |" in capsys.readouterr().out
