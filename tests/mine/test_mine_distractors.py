@@ -184,6 +184,10 @@ def test_stage_one_strata_and_casebook_table_scripts(tmp_path, monkeypatch, caps
                                     str(tmp_path / "labels.tsv"), "--k", "1"], monkeypatch)
     assert (tmp_path / "labels.tsv").read_text().splitlines() == [
         "query_id\tlabel", "a\trecall@1 = 1", "b\trecall@1 = 0", "c\t0 < recall@1 < 1"]
+    _script("stage_one_strata.py", [str(tmp_path / "dense.trec"), str(tmp_path / "qrels.tsv"),
+                                    str(tmp_path / "ranks.tsv"), "--by", "rank"], monkeypatch)
+    assert (tmp_path / "ranks.tsv").read_text().splitlines()[1:] == [
+        "a\tfirst positive in top 5", "b\tno positive in top 50", "c\tfirst positive in top 5"]
     stat = lambda mean: {"mean": mean, "ci_low": mean - 0.1, "ci_high": mean + 0.1, "n": 4}  # noqa: E731
     metrics = {"recall@5": stat(0.2), "recall@50": stat(0.6), "ndcg@10": stat(0.5)}
     report = {"baseline": "dense", "pipelines": [
