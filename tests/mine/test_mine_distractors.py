@@ -152,10 +152,10 @@ def test_cli_stress_set_and_outranking_script(tmp_path, capsys, monkeypatch):
     with pytest.raises(SystemExit) as exit_info:
         runpy.run_path(str(ROOT / "scripts" / "distractor_outranking.py"), run_name="__main__")
     assert exit_info.value.code == 0
-    report = json.loads((compare / "distractor-outranking.json").read_text())
+    report = json.loads((tmp_path / "compare-distractors" / "distractor-outranking.json").read_text())
     row = next(r for r in report["pipelines"]["dense"] if r["group"] == "all" and r["kind"] == SENTENCE_SWAP)
     assert row["queries"] == len(swapped) and row["rate"] == 1.0
-    labels = (compare / "distractor-strata.tsv").read_text().splitlines()
+    labels = (tmp_path / "compare-distractors" / "distractor-strata.tsv").read_text().splitlines()
     assert labels[0] == "query_id\tlabel" and len(labels) > len(swapped)
 
 
