@@ -99,6 +99,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     aug.add_argument("--typo-rate", type=float, default=None,
                      help="add typo copies of each query at this per-letter rate (default 0: off)")
     aug.add_argument("--typo-copies", type=int, default=None, help="typo copies per query (default 1)")
+    stress = parser.add_argument_group("hard-negative stress set (instead of training triples)")
+    stress.add_argument("--stress-set", action="store_true",
+                        help="write an evaluation set with distractors (title-sharing corpus documents and "
+                             "sentence-swapped copies of the positive) as a BEIR folder, with distractors.jsonl; "
+                             "use it with --split test and score it with `rerank-fix compare`")
+    stress.add_argument("--neighbours", type=int, default=3, help="title-sharing distractors per query (default 3)")
+    stress.add_argument("--swaps", type=int, default=1, help="sentence-swapped copies per treated query (default 1)")
+    stress.add_argument("--swap-sentences", type=int, default=2, help="key sentences replaced per copy (default 2)")
+    stress.add_argument("--swap-share", type=float, default=0.5,
+                        help="share of queries given swapped copies; the rest are the control stratum (default 0.5)")
     parser.add_argument("--no-plot", action="store_true", help="skip histogram.png")
     parser.add_argument("--samples", type=int, default=3, help="sample triples to print (default 3)")
     return parser
@@ -139,6 +149,8 @@ def load_training_data(source: str, split: str, queries_file: str | None = None,
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "stress_set", False):
+        return run_stress_set(args)
     from rerank_fix.mine.config import build_config, load_mine_config
 
     overrides = _overrides(args)
@@ -161,6 +173,32 @@ def run(args: argparse.Namespace) -> int:
     if not result.records:
         raise DataError(f"no negatives could be mined for any of the {len(data.queries)} queries (see "
                         f"{paths['stats']}); widen --range, lower --negatives, or loosen the margins")
+    return 0
+
+
+def run_stress_set(args: argparse.Namespace) -> int:
+    """``mine --stress-set``: the distractor stress set of :mod:`rerank_fix.mine.distractors`."""
+    from rerank_fix.mine.distractors import StressConfig, build_stress_set
+    from rerank_fix.outputs import claim_output
+
+    cfg = StressConfig(neighbours=args.neighbours, swaps=args.swaps, swap_sentences=args.swap_sentences,
+                       swap_share=args.swap_share, seed=0 if args.seed is None else args.seed,
+                       **({"near_duplicate_threshold": args.near_dup_threshold}
+                          if args.near_dup_threshold is not None else {}),
+                       **({"shingle_size": args.shingle_size} if args.shingle_size is not None else {}))
+    out = claim_output(args.out, "mine", inputs=[args.data, args.corpus, args.queries])
+    data = load_training_data(args.data, args.split, args.queries, args.corpus)
+    stress = build_stress_set(data, cfg, split=args.split)
+    paths = stress.write(args.out)
+    out.commit()
+    st = stress.stats
+    q = st["queries"]
+    print(f"{st['source']}: {q['queries']} queries ({q['swapped copy added']} with swapped copies, {q['control']} "
+          f"control); distractors: {st['distractors']['title-neighbour']} title neighbours, "
+          f"{st['distractors']['sentence-swap']} swapped copies ({st['added_documents']} documents added)")
+    for name, path in paths.items():
+        print(f"{name}: {path}")
+    print(f"score it: rerank-fix compare recipes/failure-cases/hard-negatives.yaml --data {args.out} --split {args.split}")
     return 0
 
 
