@@ -103,7 +103,8 @@ def test_overrides_and_relative_paths(tmp_path, monkeypatch):
         load_config(path, overrides={"train.x": 1, "train.x.y": 2})
 
 
-@pytest.mark.parametrize("name", ["cpu-minilm.yaml", "cpu-minilm-cosqa.yaml", "bge-reranker-v2-m3.yaml"])
+@pytest.mark.parametrize("name", ["cpu-minilm.yaml", "cpu-minilm-fast.yaml", "cpu-minilm-cosqa.yaml",
+                                  "bge-reranker-v2-m3.yaml"])
 def test_shipped_configs_are_valid_and_quiet(name):
     cfg = load_config(ROOT / "configs" / "finetune" / name)
     assert config_warnings(cfg) == []

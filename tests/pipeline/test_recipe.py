@@ -18,6 +18,15 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
+def test_finetune_eval_fast_recipe_validates(tmp_path):
+    trained = tmp_path / "my-model"
+    trained.mkdir()
+    recipe = load_recipe(ROOT / "recipes" / "finetune-eval-fast.yaml",
+                         overrides={"models.finetuned.path": str(trained), "data.source": "demo"})
+    assert [p.name for p in recipe.pipelines] == ["dense", "dense+finetuned-CE", "dense+finetuned-CE-blend"]
+    rerank = recipe.pipeline("dense+finetuned-CE-blend").stages[1]
+    assert isinstance(rerank, RerankStage) and rerank.depth == 20 and rerank.interpolate == "tune"
+
 def error_of(path: Path) -> str:
     with pytest.raises(ConfigError) as info:
         load_recipe(path)
