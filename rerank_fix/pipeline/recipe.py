@@ -65,7 +65,7 @@ class DenseStage(StageSpec):
         top_k: Documents returned per query (the depth later stages can use).
         batch_size: Encoding batch size.
         query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
-        index: ``auto`` (exact numpy below 50,000 documents, exact FAISS flat above), ``exact``, ``flat``,
+        index: ``auto`` (exact numpy, measured faster than FAISS flat on CPU), ``exact``, ``flat``,
             or the approximate FAISS ``hnsw`` / ``ivf`` (see :mod:`rerank_fix.retrieve.index`).
 
     Example:

@@ -30,9 +30,9 @@ class DenseRetriever(Retriever):
             ``False`` disables caching.
         query_prefix / doc_prefix: Instruction prefixes some models need (``"query: "`` for E5).
         show_progress: Progress bars while encoding.
-        index: Vector index (:mod:`rerank_fix.retrieve.index`): ``auto`` (exact numpy below
-            ``index_threshold`` documents, exact FAISS flat above), ``exact``, ``flat``, ``hnsw`` or ``ivf``.
-        index_threshold: Where ``auto`` switches to FAISS.
+        index: Vector index (:mod:`rerank_fix.retrieve.index`): ``auto`` (exact numpy, or exact FAISS flat from
+            ``index_threshold`` documents), ``exact``, ``flat``, ``hnsw`` or ``ivf``.
+        index_threshold: Where ``auto`` switches to FAISS (default: never; numpy measured faster on CPU).
         encode_devices: Encode with sentence-transformers' multi-process pool on these devices
             (``["cuda:0", "cuda:1"]``, or ``["cpu"] * 4`` for CPU processes); ``None`` encodes in-process.
         cache_dtype: ``float32`` or ``float16`` storage in the embedding cache (fp16 halves disk and

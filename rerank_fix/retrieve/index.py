@@ -28,8 +28,13 @@ from rerank_fix.errors import ConfigError
 
 logger = logging.getLogger("rerank_fix.retrieve")
 
-#: ``auto`` switches from exact numpy to FAISS flat at this many documents (when FAISS is installed).
-FAISS_THRESHOLD = 50_000
+#: ``auto`` switches from exact numpy to FAISS flat at this many documents (when FAISS is installed); None:
+#: never. Measured on CPU (benchmarks/README.md, 100,000 x 384-d, 1,000 queries, top-100): FAISS flat took
+#: 3.3x numpy's query CPU time with both cores (6.45 s vs 1.98 s; faiss.omp_set_num_threads(2)), 2.4x on one
+#: core (7.05 vs 2.88 s) and 2.0x at 1M on one core; its top-k heap for k=116 costs more than numpy's
+#: argpartition. Its only edge is memory (456 vs 775 MB peak at 100k, 0.84x at 1M), so ``auto`` stays exact
+#: numpy on CPU and ``flat`` / ``hnsw`` / ``ivf`` are there to ask for.
+FAISS_THRESHOLD: int | None = None
 #: Extra candidates rescored, so a last-bit rounding difference at the k-th place cannot change the list.
 RESCORE_MARGIN = 16
 KINDS = ("auto", "exact", "flat", "hnsw", "ivf")
@@ -227,11 +232,12 @@ def faiss_available() -> bool:
     return True
 
 
-def make_index(kind: str, n_docs: int, threshold: int = FAISS_THRESHOLD) -> VectorIndex:
-    """An empty index of ``kind``; ``auto`` is exact numpy below ``threshold`` documents, FAISS flat above
-    (exact numpy, with a log line, when FAISS is not installed)."""
+def make_index(kind: str, n_docs: int, threshold: int | None = FAISS_THRESHOLD) -> VectorIndex:
+    """An empty index of ``kind``; ``auto`` is exact numpy below ``threshold`` documents (None: at every size,
+    the faster one on CPU, see ``FAISS_THRESHOLD``), FAISS flat above (exact numpy, with a log line, when FAISS
+    is not installed)."""
     if kind == "auto":
-        if n_docs < threshold:
+        if threshold is None or n_docs < threshold:
             kind = "exact"
         elif faiss_available():
             kind = "flat"

@@ -42,6 +42,8 @@ def test_hnsw_and_ivf_recall_against_exact():
 def test_auto_switches_to_faiss_past_the_threshold():
     assert make_index("auto", 10, threshold=100).kind == "exact"
     assert make_index("auto", 100, threshold=100).kind == "flat"
+    # No threshold (the default): exact numpy at every size, the faster exact search on CPU.
+    assert make_index("auto", 10_000_000).kind == "exact"
     assert set(INDEXES) == {"exact", "flat", "hnsw", "ivf"}
 
 
