@@ -16,6 +16,17 @@ os.environ["RERANK_FIX_CACHE"] = tempfile.mkdtemp(prefix="rerank_fix_test_cache_
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+def edit_distance(a: str, b: str) -> int:
+    """Levenshtein distance, written out plainly so tests check the typo code against an independent oracle."""
+    prev = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        cur = [i]
+        for j, cb in enumerate(b, 1):
+            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
+        prev = cur
+    return prev[-1]
+
+
 def shared_set(name: str) -> Path:
     path = SHARED_DATA / name
     if not (path / "corpus.jsonl").is_file():

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import edit_distance as _edit_distance
+
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "rerank_fix" / "data" / "demo"
 SPLITS = ("test", "train", "dev")
@@ -75,16 +77,6 @@ def qrels() -> dict[str, dict[str, dict[str, int]]]:
 
 def _words(text: str) -> list[str]:
     return re.findall(r"[a-z0-9€$]+", text.lower())
-
-
-def _edit_distance(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 # ------------------------------------------------------------------------------------------- files

@@ -7,18 +7,9 @@ import re
 import pytest
 
 from rerank_fix.core.typos import make_typo, typo_variants
+from tests.conftest import edit_distance as _levenshtein
 
 QUERY = "what causes elevated blood pressure in pregnant women"
-
-
-def _levenshtein(a: str, b: str) -> int:
-    prev = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        cur = [i]
-        for j, cb in enumerate(b, 1):
-            cur.append(min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca != cb)))
-        prev = cur
-    return prev[-1]
 
 
 def test_rate_zero_is_identity_and_bad_rate_is_refused():
