@@ -12,6 +12,8 @@ from typing import Callable, Mapping, Sequence
 
 import numpy as np
 
+from rerank_fix.serve.memory import HeapTrimmer
+
 
 @dataclass
 class _Job:
@@ -28,6 +30,8 @@ class MicroBatcher:
         scorers: ``reranker name -> fn(pairs, raw) -> np.ndarray``.
         max_pairs: Pairs per model call (a job is never split).
         max_wait: Seconds to wait for more jobs once the first arrives (0: take only what is queued).
+        trim_interval: After a batch, freed heap memory goes back to the OS at most this often (seconds;
+            None: never). Without it a long-running server's RSS climbs (see :mod:`rerank_fix.serve.memory`).
 
     Example:
         >>> batcher = MicroBatcher({"m": lambda pairs, raw: np.ones(len(pairs))})
@@ -41,7 +45,7 @@ class MicroBatcher:
     """
 
     def __init__(self, scorers: Mapping[str, Callable[..., np.ndarray]], max_pairs: int = 256,
-                 max_wait: float = 0.002) -> None:
+                 max_wait: float = 0.002, trim_interval: float | None = 1.0) -> None:
         self.scorers = dict(scorers)
         self.max_pairs = max_pairs
         self.max_wait = max_wait
@@ -49,6 +53,7 @@ class MicroBatcher:
         self._queue: asyncio.Queue[_Job | None] | None = None
         self._task: asyncio.Task | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rerank-fix-model")
+        self.trimmer = HeapTrimmer(trim_interval) if trim_interval is not None else None
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
@@ -91,6 +96,13 @@ class MicroBatcher:
             size += len(job.pairs)
         return jobs, stopping
 
+    def _score(self, name: str, pairs: list[tuple[str, str]], raw: bool) -> np.ndarray:
+        try:
+            return self.scorers[name](pairs, raw)
+        finally:
+            if self.trimmer is not None:
+                self.trimmer.maybe_trim()
+
     async def _run(self) -> None:
         assert self._queue is not None
         loop = asyncio.get_running_loop()
@@ -109,7 +121,7 @@ class MicroBatcher:
                 self.stats["pairs"] += len(pairs)
                 self.stats["largest_batch"] = max(self.stats["largest_batch"], len(pairs))
                 try:
-                    scores = await loop.run_in_executor(self._pool, self.scorers[name], pairs, raw)
+                    scores = await loop.run_in_executor(self._pool, self._score, name, pairs, raw)
                 except Exception as exc:  # noqa: BLE001 - every waiting request gets the failure
                     for job in members:
                         if not job.future.done():
