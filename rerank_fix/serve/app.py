@@ -205,7 +205,8 @@ def create_app(deployment: "Deployment", limits: Limits | None = None, max_batch
     @app.get("/info")
     async def info():
         return {**deployment.info(), "limits": limits.__dict__, "batching": {**batcher.stats,
-                "max_batch_pairs": max_batch_pairs, "max_wait_ms": max_wait_ms},
+                "max_batch_pairs": max_batch_pairs, "max_wait_ms": max_wait_ms,
+                "heap_trims": batcher.trimmer.trims if batcher.trimmer else None},
                 "uptime_s": round(time.time() - started, 1)}
 
     return app
