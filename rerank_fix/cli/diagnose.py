@@ -84,7 +84,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args) -> int:
-    from rich.console import Console
+    from rerank_fix.report.tables import terminal_console
 
     from rerank_fix.cli.compare import run_files
     from rerank_fix.data import load_eval_set
@@ -108,7 +108,7 @@ def run(args) -> int:
     result = diagnose(eval_set, config)
     report = write_outputs(result, args.out)
     out.commit()
-    console = Console()
+    console = terminal_console()
     for name, system in result.systems.items():
         console.print(rich_table(f"{eval_set.name} · {name}", headers(result, system.reranked is not None),
                                  headline_rows(result, system, compact=True)))

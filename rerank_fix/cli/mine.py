@@ -203,10 +203,10 @@ def run_stress_set(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result, paths: dict[str, str], n_samples: int) -> None:
-    from rich.console import Console
+    from rerank_fix.report.tables import terminal_console
     from rich.table import Table
 
-    console = Console()
+    console = terminal_console()
     st = result.stats
     q, c = st["queries"], st["candidates"]
     console.print(f"[bold]{st['data']['name']}[/]: {q['total']} judged queries, {q['skipped_no_positive']} without a "

@@ -96,7 +96,7 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    from rich.console import Console
+    from rerank_fix.report.tables import terminal_console
     from rich.table import Table
     from rich.text import Text
 
@@ -144,7 +144,7 @@ def run(args) -> int:
     summary_path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     out.commit()
 
-    console = Console()
+    console = terminal_console()
     # A heading line rather than a table title: the narrow table would wrap a long title.
     console.print(Text(f"rewrite · {eval_set.name} · {summary.backend} · mode {summary.mode}", style="bold"))
     table = Table(header_style="bold")

@@ -27,23 +27,6 @@ def _min_max(values: Sequence[float]) -> list[float]:
     return [(v - low) / (high - low) for v in values]
 
 
-def _read_vocabulary(path: Path) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    try:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, 1):
-                term, _, count = line.rstrip("\n").partition("\t")
-                if not term:
-                    continue
-                try:
-                    counts[term] = int(count)
-                except ValueError:
-                    raise ConfigError(f"{path}:{number}: expected 'term<TAB>count'") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the typo stratifier's vocabulary ({type(exc).__name__})") from None
-    return counts
-
-
 def _build_stratifier(config: Mapping[str, Any], base: Path) -> Any:
     kind = config.get("type")
     if kind == "typo":
@@ -54,7 +37,7 @@ def _build_stratifier(config: Mapping[str, Any], base: Path) -> Any:
             raise ConfigError(f"{base}: the typo stratifier needs vocabulary_file (term TAB count) in the bundle")
         options = {k: config[k] for k in ("min_share", "max_edits", "min_term_frequency", "min_word_length")
                    if k in config}
-        return TypoStratifier(_read_vocabulary(base / vocab_file), **options)
+        return TypoStratifier.from_vocabulary_file(base / vocab_file, **options)
     if kind == "labels_file":
         raise ConfigError(f"{base}: a labels_file stratifier labels known query ids and cannot route live queries")
     from rerank_fix.pipeline.routing import build_stratifier

@@ -152,6 +152,38 @@ class TypoStratifier(Stratifier):
             counts.update(query_tokens(doc.full_text))
         return cls(counts, **options)
 
+    def save_vocabulary(self, path: str | Path) -> None:
+        """Write the vocabulary as ``term<TAB>count`` lines, most frequent first (a fix bundle's
+        ``vocabulary.tsv``: a live server has no corpus to rebuild it from)."""
+        ordered = sorted(self.vocabulary.items(), key=lambda kv: (-kv[1], kv[0]))
+        Path(path).write_text("".join(f"{t}\t{c}\n" for t, c in ordered), encoding="utf-8")
+
+    @classmethod
+    def from_vocabulary_file(cls, path: str | Path, **options) -> "TypoStratifier":
+        """The stratifier over a vocabulary written by :meth:`save_vocabulary`.
+
+        Example:
+            >>> import tempfile
+            >>> folder = Path(tempfile.mkdtemp())
+            >>> TypoStratifier({"password": 9}).save_vocabulary(folder / "vocabulary.tsv")
+            >>> TypoStratifier.from_vocabulary_file(folder / "vocabulary.tsv").vocabulary
+            {'password': 9}
+        """
+        path = Path(path)
+        counts: dict[str, int] = {}
+        try:
+            with path.open(encoding="utf-8") as handle:
+                for number, line in enumerate(handle, 1):
+                    term, sep, count = line.rstrip("\n").partition("\t")
+                    if not term and not sep:
+                        continue
+                    if not term or not sep or not count.isdigit():
+                        raise ConfigError(f"{path}:{number}: expected 'term<TAB>count', got {line.strip()[:80]!r}")
+                    counts[term] = int(count)
+        except OSError as exc:
+            raise ConfigError(f"{path}: cannot read the typo stratifier's vocabulary ({type(exc).__name__})") from None
+        return cls(counts, **options)
+
     def is_typo(self, term: str) -> bool:
         """A likely typo: a plain ASCII word the :class:`~rerank_fix.core.typos.TypoJudge` calls one."""
         term = term.lower()

@@ -21,7 +21,7 @@ import logging
 import shutil
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from rerank_fix.core.version import versions
 from rerank_fix.errors import ConfigError
@@ -74,10 +74,6 @@ def check_out_path(out: str | Path) -> Path:
     return path
 
 
-def _vocabulary(stratifier: Any) -> dict[str, int]:
-    return dict(sorted(stratifier.vocabulary.items(), key=lambda kv: (-kv[1], kv[0])))
-
-
 # ------------------------------------------------------------------------------------------- writing
 def _export_rerankers(result: "FixResult", folder: Path, export: bool) -> dict[str, dict[str, str]]:
     used = {s["model"] for stages in result.concrete.values() for s in stages if s["stage"] == "rerank"}
@@ -113,8 +109,7 @@ def write_bundle(result: "FixResult", out: str | Path, plots: bool = True, expor
         if policy.dimension != ALL:
             stratifier = dict(stratifier_config(result.stratifier))
             if stratifier.get("type") == "typo":
-                vocab = _vocabulary(result.stratifier)
-                (tmp / "vocabulary.tsv").write_text("".join(f"{t}\t{c}\n" for t, c in vocab.items()), encoding="utf-8")
+                result.stratifier.save_vocabulary(tmp / "vocabulary.tsv")
                 stratifier["vocabulary_file"] = "vocabulary.tsv"
         rerankers = _export_rerankers(result, tmp, export)
         actions = {name: second_stage_action(stages) for name, stages in result.concrete.items()}

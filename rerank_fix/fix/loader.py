@@ -36,17 +36,6 @@ class BundleRun:
         return counts
 
 
-def read_vocabulary(path: Path) -> dict[str, int]:
-    vocab: dict[str, int] = {}
-    with path.open("r", encoding="utf-8") as handle:
-        for line_no, line in enumerate(handle, start=1):
-            term, sep, count = line.rstrip("\n").partition("\t")
-            if not sep or not count.isdigit():
-                raise ConfigError(f"{path}:{line_no}: expected 'term<TAB>count'")
-            vocab[term] = int(count)
-    return vocab
-
-
 class Bundle:
     """A bundle written by ``rerank-fix fix``.
 
@@ -106,9 +95,9 @@ class Bundle:
         if config.get("type") == "typo" and config.get("vocabulary_file"):
             from rerank_fix.evaluate.strata import TypoStratifier
 
-            return TypoStratifier(read_vocabulary(self.path / config["vocabulary_file"]), min_share=config["min_share"],
-                                  max_edits=config["max_edits"], min_term_frequency=config["min_term_frequency"],
-                                  min_word_length=config["min_word_length"])
+            return TypoStratifier.from_vocabulary_file(
+                self.path / config["vocabulary_file"], min_share=config["min_share"], max_edits=config["max_edits"],
+                min_term_frequency=config["min_term_frequency"], min_word_length=config["min_word_length"])
         return build_stratifier(config, corpus)
 
     def route(self, queries: Mapping[str, Query], corpus: Mapping[str, Document] | None = None) -> dict[str, str]:

@@ -408,12 +408,12 @@ def _write_plots(result: "ComparisonResult", folder: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------------------- terminal
 def print_summary(result: "ComparisonResult", console: Any = None, report_path: Path | None = None) -> None:
     """The headline table and the findings, for the terminal."""
-    from rich.console import Console
+    from rerank_fix.report.tables import terminal_console
     from rich.text import Text
 
     from rerank_fix.report.tables import rich_table
 
-    console = console or Console()
+    console = console or terminal_console()
     headers, rows = terminal_rows(result)
     console.print(rich_table(f"{result.recipe.name}: {result.eval_set.name} (baseline {result.baseline.name})",
                              headers, rows))

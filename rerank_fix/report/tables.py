@@ -58,3 +58,20 @@ def rich_table(title: str, headers: Sequence[str], rows: Sequence[Sequence[objec
     for row in rows:
         table.add_row(*[str(v) for v in row])
     return table
+
+
+# Wide enough for a headline table without wrapping every cell; a log file has no window to fit.
+LOG_WIDTH = 160
+
+
+def terminal_console(stderr: bool = False):
+    """A rich console for the commands' tables: the terminal's width, or :data:`LOG_WIDTH` columns when the
+    output goes to a file or pipe (rich would otherwise assume 80 and wrap every cell); ``$COLUMNS`` wins."""
+    import os
+
+    from rich.console import Console
+
+    console = Console(stderr=stderr)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console = Console(stderr=stderr, width=LOG_WIDTH)
+    return console

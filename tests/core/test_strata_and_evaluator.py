@@ -91,3 +91,18 @@ def test_typo_detector_precision_on_dl19():
     recall = flagged_typo / altered
     print(f"typo detector on DL19: precision {precision:.3f}, recall {recall:.3f}, clean flagged {flagged_clean}/43")
     assert precision >= 0.95 and recall >= 0.85
+
+
+def test_typo_vocabulary_file_round_trip_and_bad_lines(tmp_path):
+    from rerank_fix.errors import ConfigError
+
+    typo = TypoStratifier({"password": 9, "reset": 4, "invoice": 4})
+    typo.save_vocabulary(tmp_path / "vocabulary.tsv")
+    assert (tmp_path / "vocabulary.tsv").read_text().splitlines()[0] == "password\t9"  # most frequent first
+    again = TypoStratifier.from_vocabulary_file(tmp_path / "vocabulary.tsv", min_share=0.5)
+    assert again.vocabulary == typo.vocabulary and again.min_share == 0.5
+    (tmp_path / "bad.tsv").write_text("password\t9\nreset four\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bad\.tsv:2: expected 'term<TAB>count'"):
+        TypoStratifier.from_vocabulary_file(tmp_path / "bad.tsv")
+    with pytest.raises(ConfigError, match="cannot read the typo stratifier's vocabulary"):
+        TypoStratifier.from_vocabulary_file(tmp_path / "missing.tsv")

@@ -9,7 +9,7 @@ import yaml
 from rerank_fix.data import load_eval_set
 from rerank_fix.errors import ConfigError
 from rerank_fix.evaluate.strata import TypoStratifier
-from rerank_fix.fix.bundle import BUNDLE_FORMAT, _vocabulary, check_out_path
+from rerank_fix.fix.bundle import BUNDLE_FORMAT, check_out_path
 from rerank_fix.fix.candidates import second_stage_action, stage_one_summary
 from rerank_fix.fix.loader import load_bundle
 from rerank_fix.pipeline.routing import RoutingPolicy, stratifier_config
@@ -35,8 +35,7 @@ def demo():
 def _typo_bundle(path, demo):
     typo = TypoStratifier.from_corpus(demo.corpus)
     config = dict(stratifier_config(typo))
-    (path / "vocabulary.tsv").write_text("".join(f"{t}\t{c}\n" for t, c in _vocabulary(typo).items()),
-                                         encoding="utf-8")
+    typo.save_vocabulary(path / "vocabulary.tsv")
     config["vocabulary_file"] = "vocabulary.tsv"
     policy = RoutingPolicy("typo", stratifier_config(typo), {"typo-heavy": "spell+bm25"}, "bm25",
                            ["bm25", "spell+bm25"])

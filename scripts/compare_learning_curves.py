@@ -1,0 +1,103 @@
+"""Learning curves of several fine-tuning runs on one figure: training loss and dev metric against training pairs
+seen, so runs with different batch sizes line up ("before" and "after" a change of settings).
+
+    python scripts/compare_learning_curves.py OUT.png LABEL=RUN_DIR[:PAIRS_PER_STEP] [LABEL=RUN_DIR ...] \
+        [--chance G] [--title TEXT] [--smooth K]
+
+RUN_DIR is a `rerank-fix finetune` output folder (or a quick-trained model's `run/` folder): its
+`loss_log.jsonl` and, when evaluation was on, `eval_log.jsonl`. PAIRS_PER_STEP defaults to the run's
+`config.yaml` (per-device batch x group size x accumulation). `--chance G` draws the group loss at chance, ln G.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def pairs_per_step(run: Path) -> int:
+    import yaml
+
+    cfg = yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8"))
+    train, data = cfg.get("train", {}), cfg.get("data", {})
+    return (int(train.get("per_device_batch_size", 1)) * int(data.get("group_size", 1))
+            * int(train.get("gradient_accumulation_steps", 1) or 1))
+
+
+def parse_run(spec: str) -> tuple[str, Path, int]:
+    if "=" not in spec:
+        raise SystemExit(f"{spec!r}: expected LABEL=RUN_DIR[:PAIRS_PER_STEP]")
+    label, rest = spec.split("=", 1)
+    path, _, per_step = rest.partition(":")
+    run = Path(path)
+    if not (run / "loss_log.jsonl").is_file():
+        raise SystemExit(f"{run}: no loss_log.jsonl (is it a fine-tuning output folder?)")
+    return label, run, int(per_step) if per_step else pairs_per_step(run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("out")
+    parser.add_argument("runs", nargs="+", help="LABEL=RUN_DIR[:PAIRS_PER_STEP]")
+    parser.add_argument("--chance", type=int, action="append", default=[], help="group size G: draw ln G")
+    parser.add_argument("--title", default="learning curves")
+    parser.add_argument("--smooth", type=int, default=7, help="moving mean over K steps (1: none)")
+    parser.add_argument("--metric", default="ndcg@10")
+    args = parser.parse_args(argv)
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
+    evaluated = False
+    for i, spec in enumerate(args.runs):
+        label, run, per_step = parse_run(spec)
+        color = f"C{i}"
+        losses = [r for r in read_jsonl(run / "loss_log.jsonl") if "loss" in r]
+        steps = np.array([r["step"] for r in losses], dtype=float)
+        loss = np.array([r["loss"] for r in losses], dtype=float)
+        ax_loss.plot(steps * per_step, loss, color=color, alpha=0.25, lw=1)
+        k = max(1, args.smooth)
+        if len(loss) >= k:
+            ax_loss.plot(steps[k - 1:] * per_step, np.convolve(loss, np.ones(k) / k, "valid"), color=color, lw=2,
+                         label=f"{label} ({len(loss)} steps x {per_step} pairs)")
+        evals = read_jsonl(run / "eval_log.jsonl")
+        if evals:
+            evaluated = True
+            ax_eval.plot([e["step"] * per_step for e in evals], [e["metrics"].get(args.metric) for e in evals],
+                         "o-", color=color, label=label)
+    for g in args.chance:
+        ax_loss.axhline(math.log(g), color="grey", ls=":", lw=1)
+        ax_loss.annotate(f"chance, groups of {g}", (0, math.log(g)), fontsize=7, color="grey",
+                         xytext=(2, 2), textcoords="offset points")
+    ax_loss.set_xlabel("training pairs seen")
+    ax_loss.set_ylabel("training loss")
+    ax_loss.set_title(f"training loss ({args.smooth}-step mean)")
+    ax_loss.grid(alpha=0.3)
+    ax_loss.legend(fontsize=7)
+    ax_eval.set_xlabel("training pairs seen")
+    ax_eval.set_ylabel(f"dev {args.metric}")
+    ax_eval.set_title("in-training dev evaluation" if evaluated else "(no in-training evaluation logged)")
+    ax_eval.grid(alpha=0.3)
+    if evaluated:
+        ax_eval.legend(fontsize=7)
+    fig.suptitle(args.title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(args.out, dpi=110)
+    print(args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
