@@ -59,38 +59,44 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    fig, (ax_loss, ax_eval) = plt.subplots(1, 2, figsize=(11, 4))
-    evaluated = False
-    for i, spec in enumerate(args.runs):
-        label, run, per_step = parse_run(spec)
+    runs = [parse_run(spec) for spec in args.runs]
+    logs = [([r for r in read_jsonl(run / "loss_log.jsonl") if "loss" in r], read_jsonl(run / "eval_log.jsonl"))
+            for _, run, _ in runs]
+    evaluated = any(evals for _, evals in logs)
+    # Without in-training evaluations there is nothing for a second panel to show.
+    fig, axes = plt.subplots(1, 2 if evaluated else 1, figsize=(11 if evaluated else 7, 4), squeeze=False)
+    ax_loss = axes[0][0]
+    top = 0.0
+    for i, ((label, _, per_step), (losses, evals)) in enumerate(zip(runs, logs)):
         color = f"C{i}"
-        losses = [r for r in read_jsonl(run / "loss_log.jsonl") if "loss" in r]
         steps = np.array([r["step"] for r in losses], dtype=float)
         loss = np.array([r["loss"] for r in losses], dtype=float)
-        ax_loss.plot(steps * per_step, loss, color=color, alpha=0.25, lw=1)
+        ax_loss.plot(steps * per_step, loss, color=color, alpha=0.2, lw=1)
         k = max(1, args.smooth)
         if len(loss) >= k:
-            ax_loss.plot(steps[k - 1:] * per_step, np.convolve(loss, np.ones(k) / k, "valid"), color=color, lw=2,
+            smooth = np.convolve(loss, np.ones(k) / k, "valid")
+            top = max(top, float(smooth.max()))
+            ax_loss.plot(steps[k - 1:] * per_step, smooth, color=color, lw=2,
                          label=f"{label} ({len(loss)} steps x {per_step} pairs)")
-        evals = read_jsonl(run / "eval_log.jsonl")
         if evals:
-            evaluated = True
-            ax_eval.plot([e["step"] * per_step for e in evals], [e["metrics"].get(args.metric) for e in evals],
-                         "o-", color=color, label=label)
+            axes[0][1].plot([e["step"] * per_step for e in evals], [e["metrics"].get(args.metric) for e in evals],
+                            "o-", color=color, label=label)
     for g in args.chance:
-        ax_loss.axhline(math.log(g), color="grey", ls=":", lw=1)
-        ax_loss.annotate(f"chance, groups of {g}", (0, math.log(g)), fontsize=7, color="grey",
-                         xytext=(2, 2), textcoords="offset points")
+        top = max(top, math.log(g))
+        ax_loss.axhline(math.log(g), color="grey", ls=":", lw=1, label=f"chance, groups of {g} (ln {g})")
+    if top > 0:  # single noisy steps would otherwise set the scale
+        ax_loss.set_ylim(0, top * 1.25)
     ax_loss.set_xlabel("training pairs seen")
     ax_loss.set_ylabel("training loss")
-    ax_loss.set_title(f"training loss ({args.smooth}-step mean)")
+    ax_loss.set_title(f"training loss ({args.smooth}-step mean; faint: every step)")
     ax_loss.grid(alpha=0.3)
     ax_loss.legend(fontsize=7)
-    ax_eval.set_xlabel("training pairs seen")
-    ax_eval.set_ylabel(f"dev {args.metric}")
-    ax_eval.set_title("in-training dev evaluation" if evaluated else "(no in-training evaluation logged)")
-    ax_eval.grid(alpha=0.3)
     if evaluated:
+        ax_eval = axes[0][1]
+        ax_eval.set_xlabel("training pairs seen")
+        ax_eval.set_ylabel(f"dev {args.metric}")
+        ax_eval.set_title("in-training dev evaluation")
+        ax_eval.grid(alpha=0.3)
         ax_eval.legend(fontsize=7)
     fig.suptitle(args.title, fontsize=10)
     fig.tight_layout()
