@@ -11,16 +11,9 @@ RUN_DIR is a `rerank-fix finetune` output folder (or a quick-trained model's `ru
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 from pathlib import Path
-
-
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
 def pairs_per_step(run: Path) -> int:
@@ -59,8 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     import matplotlib.pyplot as plt
     import numpy as np
 
+    from rerank_fix.finetune.checkpoint import read_log  # skips a torn last line of a stopped run
+
     runs = [parse_run(spec) for spec in args.runs]
-    logs = [([r for r in read_jsonl(run / "loss_log.jsonl") if "loss" in r], read_jsonl(run / "eval_log.jsonl"))
+    logs = [([r for r in read_log(run / "loss_log.jsonl") if "loss" in r], read_log(run / "eval_log.jsonl"))
             for _, run, _ in runs]
     evaluated = any(evals for _, evals in logs)
     # Without in-training evaluations there is nothing for a second panel to show.

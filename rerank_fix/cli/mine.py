@@ -203,8 +203,9 @@ def run_stress_set(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result, paths: dict[str, str], n_samples: int) -> None:
-    from rerank_fix.report.tables import terminal_console
     from rich.table import Table
+
+    from rerank_fix.report.tables import terminal_console
 
     console = terminal_console()
     st = result.stats

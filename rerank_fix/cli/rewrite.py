@@ -96,12 +96,12 @@ def run(args) -> int:
     import json
     from pathlib import Path
 
-    from rerank_fix.report.tables import terminal_console
     from rich.table import Table
     from rich.text import Text
 
     from rerank_fix.data import load_eval_set
     from rerank_fix.data.jsonl import write_jsonl
+    from rerank_fix.report.tables import terminal_console
     from rerank_fix.rewrite.config import load_rewrite_config, rewrite_config_from_dict
     from rerank_fix.rewrite.factory import build_rewriter
 

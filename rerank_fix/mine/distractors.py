@@ -149,12 +149,8 @@ def headline(doc: Document) -> str:
     return " ".join((first[0] if first else doc.text).split()[:_HEADLINE_WORDS])
 
 
-def _terms(text: str) -> list[str]:
-    return tokenize(text)
-
-
 def _overlap(sentence: str, query_terms: set[str]) -> int:
-    return len(query_terms & set(_terms(sentence)))
+    return len(query_terms & set(tokenize(sentence)))
 
 
 def _unique_id(base: str, taken: Mapping[str, Any]) -> str:
@@ -184,7 +180,7 @@ def build_stress_set(eval_set: EvalSet, config: StressConfig | None = None, spli
     headlines = {doc_id: Document(doc_id, text=headline(doc)) for doc_id, doc in corpus.items()}
     bm25 = BM25Retriever()
     bm25.index(headlines)
-    headline_terms = {doc_id: set(_terms(doc.text)) for doc_id, doc in headlines.items()}
+    headline_terms = {doc_id: set(tokenize(doc.text)) for doc_id, doc in headlines.items()}
     doc_freq = Counter(t for terms in headline_terms.values() for t in terms)
     judged_pos = {qid: sorted((d for d, g in judged.items() if g > 0), key=lambda d: (-judged[d], d))
                   for qid, judged in eval_set.qrels.items()}
@@ -241,7 +237,7 @@ def _swapped_copies(qid: str, query: str, positive: Document, neighbours: list[D
     sentences = split_sentences(positive.text)
     if len(sentences) <= cfg.swap_sentences:
         return []
-    query_terms = set(_terms(query))
+    query_terms = set(tokenize(query))
     order = sorted(range(len(sentences)), key=lambda i: (-_overlap(sentences[i], query_terms), i))
     key = sorted(order[:cfg.swap_sentences])
     # Donors: the title neighbours first (same topic, so the copy still reads naturally), then seeded

@@ -408,10 +408,9 @@ def _write_plots(result: "ComparisonResult", folder: Path) -> dict[str, str]:
 # --------------------------------------------------------------------------------------- terminal
 def print_summary(result: "ComparisonResult", console: Any = None, report_path: Path | None = None) -> None:
     """The headline table and the findings, for the terminal."""
-    from rerank_fix.report.tables import terminal_console
     from rich.text import Text
 
-    from rerank_fix.report.tables import rich_table
+    from rerank_fix.report.tables import rich_table, terminal_console
 
     console = console or terminal_console()
     headers, rows = terminal_rows(result)
